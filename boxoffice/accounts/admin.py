@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+
+from .models import User
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ["username", "email", "role", "is_staff", "is_active", "date_joined"]
+    list_filter = ["role", "is_staff", "is_superuser", "is_active"]
+    search_fields = ["username", "email", "first_name", "last_name"]
+    fieldsets = (*DjangoUserAdmin.fieldsets, ("boxoffice", {"fields": ["role"]}))

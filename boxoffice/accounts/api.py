@@ -1,0 +1,261 @@
+"""Auth and user endpoints. Thin: parse, call a service or simplejwt, render."""
+
+from __future__ import annotations
+
+import contextlib
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.middleware.csrf import get_token
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import AuthenticationFailed, ValidationError
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from boxoffice.core.throttling import LOGIN_THROTTLES
+
+from . import services
+from .authentication import enforce_csrf
+from .cookies import clear_auth_cookies, set_auth_cookies
+from .models import User
+from .permissions import IsAdmin
+
+
+class UserSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "username", "email", "role"]
+        read_only_fields = fields
+
+
+class RegisterSerializer(serializers.Serializer):
+    username = serializers.RegexField(
+        r"^[\w.@+-]+\Z",
+        max_length=150,
+        error_messages={"invalid": "Letters, digits and @/./+/-/_ only."},
+    )
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(
+        write_only=True, max_length=128, style={"input_type": "password"}
+    )
+
+    def validate_username(self, value: str) -> str:
+        if User.objects.filter(username__iexact=value).exists():
+            raise ValidationError("A user with that username already exists.", code="unique")
+        return value
+
+    def validate_email(self, value: str) -> str:
+        if User.objects.filter(email__iexact=value).exists():
+            raise ValidationError("A user with that email already exists.", code="unique")
+        return value
+
+
+class CredentialsSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=128, style={"input_type": "password"})
+
+
+class LoginResponseSerializer(serializers.Serializer):
+    user = UserSerializer()
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+
+
+class RefreshRequestSerializer(serializers.Serializer):
+    refresh = serializers.CharField(
+        required=False, help_text="Omit when the refresh_token cookie is sent."
+    )
+
+
+def _authenticate(request: Request) -> User:
+    creds = CredentialsSerializer(data=request.data)
+    creds.is_valid(raise_exception=True)
+    user = authenticate(
+        request._request,
+        username=creds.validated_data["username"],
+        password=creds.validated_data["password"],
+    )
+    if user is None:
+        raise AuthenticationFailed("Wrong username or password.", code="invalid_credentials")
+    return user  # type: ignore[return-value]
+
+
+class AuthView(APIView):
+    openapi_tags = ["auth"]
+    permission_classes = [AllowAny]
+
+
+class RegisterView(AuthView):
+    @extend_schema(
+        summary="Create a customer account",
+        request=RegisterSerializer,
+        responses={201: UserSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        data = RegisterSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            user = services.register_user(**data.validated_data)
+        except DjangoValidationError as exc:
+            raise ValidationError({"password": list(exc.messages)}) from exc
+        return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+class LoginView(AuthView):
+    authentication_classes: list = []
+    throttle_classes = LOGIN_THROTTLES
+
+    @extend_schema(
+        summary="Sign in a browser client (sets HttpOnly JWT cookies and csrftoken)",
+        request=CredentialsSerializer,
+        responses={200: LoginResponseSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        user = _authenticate(request)
+        refresh = RefreshToken.for_user(user)
+        response = Response({"user": UserSerializer(user).data})
+        set_auth_cookies(response, access=str(refresh.access_token), refresh=str(refresh))
+        get_token(request._request)  # makes CsrfViewMiddleware set the csrftoken cookie
+        return response
+
+
+class CsrfView(AuthView):
+    authentication_classes: list = []
+
+    @extend_schema(
+        summary="Get a csrftoken cookie",
+        request=None,
+        responses={204: OpenApiResponse(description="csrftoken cookie set")},
+    )
+    def get(self, request: Request) -> Response:
+        get_token(request._request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TokenView(AuthView):
+    authentication_classes: list = []
+    throttle_classes = LOGIN_THROTTLES
+
+    @extend_schema(
+        summary="Get a JWT pair for API clients",
+        request=CredentialsSerializer,
+        responses={200: TokenPairSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        user = _authenticate(request)
+        refresh = RefreshToken.for_user(user)
+        return Response({"access": str(refresh.access_token), "refresh": str(refresh)})
+
+
+def _refresh_from(request: Request) -> tuple[str, bool]:
+    """The refresh token from the body, else from the cookie; and whether it came from a cookie."""
+    body = RefreshRequestSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    if body.validated_data.get("refresh"):
+        return body.validated_data["refresh"], False
+    cookie = request.COOKIES.get(settings.JWT_REFRESH_COOKIE)
+    if cookie:
+        # The browser sent this credential by itself: the request must prove it came from
+        # our own pages.
+        enforce_csrf(request._request)
+        return cookie, True
+    raise ValidationError(
+        {"refresh": ["No refresh token in the body or the cookie."]}, code="required"
+    )
+
+
+class RefreshView(AuthView):
+    authentication_classes: list = []
+    throttle_classes = LOGIN_THROTTLES[:1]
+
+    @extend_schema(
+        summary="Rotate the refresh token and get a new access token",
+        request=RefreshRequestSerializer,
+        responses={200: TokenPairSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        raw, from_cookie = _refresh_from(request)
+        serializer = TokenRefreshSerializer(data={"refresh": raw})
+        try:
+            serializer.is_valid(raise_exception=True)
+        except TokenError as exc:
+            raise AuthenticationFailed(str(exc), code="token_not_valid") from exc
+        data = serializer.validated_data
+        response = Response({"access": data["access"], "refresh": data.get("refresh", raw)})
+        if from_cookie:
+            set_auth_cookies(response, access=data["access"], refresh=data.get("refresh"))
+        return response
+
+
+class LogoutView(AuthView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="Sign out: blacklist the refresh token and clear the cookies",
+        request=RefreshRequestSerializer,
+        responses={204: OpenApiResponse(description="signed out")},
+    )
+    def post(self, request: Request) -> Response:
+        raw = request.data.get("refresh") if hasattr(request.data, "get") else None
+        raw = raw or request.COOKIES.get(settings.JWT_REFRESH_COOKIE)
+        if isinstance(raw, str) and raw:
+            # An already invalid token has nothing left to revoke.
+            with contextlib.suppress(TokenError):
+                RefreshToken(raw).blacklist()  # type: ignore[arg-type]
+        response = Response(status=status.HTTP_204_NO_CONTENT)
+        clear_auth_cookies(response)
+        return response
+
+
+class MeView(AuthView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(summary="The signed-in user", responses={200: UserSerializer})
+    def get(self, request: Request) -> Response:
+        return Response(UserSerializer(request.user).data)
+
+
+class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    openapi_tags = ["users"]
+    permission_classes = [IsAdmin]
+    serializer_class = UserSerializer
+    queryset = User.objects.order_by("id")
+    filterset_fields = ["role"]
+
+    @extend_schema(summary="List users (admin)")
+    def list(self, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(summary="One user (admin)")
+    def retrieve(self, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return super().retrieve(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Make a user an administrator", request=None, responses={200: UserSerializer}
+    )
+    @action(detail=True, methods=["post"])
+    def promote(self, request: Request, pk: str | None = None) -> Response:
+        user = services.promote_user(user=self.get_object())
+        return Response(UserSerializer(user).data)
+
+
+auth_urls = [
+    ("register/", RegisterView),
+    ("login/", LoginView),
+    ("csrf/", CsrfView),
+    ("token/", TokenView),
+    ("refresh/", RefreshView),
+    ("logout/", LogoutView),
+    ("me/", MeView),
+]

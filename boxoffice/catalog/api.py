@@ -1,0 +1,247 @@
+"""Catalog endpoints: anyone reads, admins write."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db import IntegrityError, transaction
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from boxoffice.accounts.permissions import IsAdmin, IsAdminOrReadOnly
+from boxoffice.core.errors import ErrorResponse409Serializer
+from boxoffice.core.views import ProtectedDestroyMixin
+
+from . import selectors, services
+from .models import Genre, Movie, Screen, Seat, Theater, Tier
+from .rows import ROW_NAME
+
+
+class GenreSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Genre
+        fields = ["id", "name", "slug"]
+
+
+class MovieSerializer(serializers.ModelSerializer):
+    genres = serializers.PrimaryKeyRelatedField(
+        many=True,
+        queryset=Genre.objects.all(),
+        required=False,
+        help_text="Genre ids on write; {id, name, slug} objects on read.",
+    )
+    poster = serializers.ImageField(
+        required=False,
+        allow_null=True,
+        use_url=True,
+        help_text="JPEG, PNG or WebP upload (multipart); a URL on read.",
+    )
+
+    class Meta:
+        model = Movie
+        fields = [
+            "id",
+            "title",
+            "description",
+            "duration_minutes",
+            "genres",
+            "poster",
+            "age_rating",
+            "release_date",
+        ]
+
+    def to_representation(self, instance: Movie) -> dict:
+        data = super().to_representation(instance)
+        data["genres"] = GenreSerializer(instance.genres.all(), many=True).data
+        return data
+
+
+class MovieReadSerializer(MovieSerializer):
+    """Schema-only: how a movie reads."""
+
+    genres = GenreSerializer(many=True, read_only=True)  # type: ignore[assignment]
+    poster = serializers.URLField(allow_null=True, read_only=True)  # type: ignore[assignment]
+
+
+class TheaterSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Theater
+        fields = ["id", "name", "address", "timezone"]
+        extra_kwargs = {"timezone": {"help_text": "IANA time zone name, e.g. Europe/Berlin."}}
+
+
+class ScreenSerializer(serializers.ModelSerializer):
+    capacity = serializers.IntegerField(read_only=True, help_text="Number of seats.")
+
+    class Meta:
+        model = Screen
+        fields = ["id", "theater", "name", "cleaning_minutes", "capacity"]
+        extra_kwargs = {
+            "cleaning_minutes": {"help_text": "Minutes kept free after each show (default 15)."}
+        }
+
+    def to_representation(self, instance: Screen) -> dict:
+        data = super().to_representation(instance)
+        if data.get("capacity") is None:
+            data["capacity"] = instance.seats.count()
+        return data
+
+
+class SeatSerializer(serializers.ModelSerializer):
+    label = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Seat
+        fields = ["id", "row", "number", "label", "tier"]
+
+
+class TiersSerializer(serializers.Serializer):
+    standard = serializers.ListField(child=serializers.RegexField(ROW_NAME), required=False)
+    premium = serializers.ListField(child=serializers.RegexField(ROW_NAME), required=False)
+    vip = serializers.ListField(child=serializers.RegexField(ROW_NAME), required=False)
+
+
+class SeatGridSerializer(serializers.Serializer):
+    rows = serializers.IntegerField(min_value=1, max_value=services.MAX_ROWS)
+    seats_per_row = serializers.IntegerField(min_value=1, max_value=services.MAX_SEATS_PER_ROW)
+    tiers = TiersSerializer(required=False, help_text='e.g. {"vip": ["A"], "premium": ["B","C"]}')
+
+    def to_internal_value(self, data):  # type: ignore[no-untyped-def]
+        tiers = data.get("tiers") if hasattr(data, "get") else None
+        if isinstance(tiers, dict):
+            unknown = sorted(set(tiers) - set(Tier.values))
+            if unknown:
+                raise ValidationError({"tiers": [f"Unknown tier(s) {unknown}; use {Tier.values}."]})
+        return super().to_internal_value(data)
+
+
+class MovieFilter(django_filters.FilterSet):
+    genre = django_filters.CharFilter(field_name="genres__slug", help_text="Genre slug.")
+    search = django_filters.CharFilter(
+        method="filter_search", max_length=200, help_text="Words in the title or description."
+    )
+    date = django_filters.DateFilter(
+        method="filter_date", help_text="Movies with a show on this local date (YYYY-MM-DD)."
+    )
+
+    class Meta:
+        model = Movie
+        fields = ["genre", "search", "date"]
+
+    def filter_search(self, queryset, name, value):  # type: ignore[no-untyped-def]
+        from django.db.models import Q
+
+        return queryset.filter(Q(title__icontains=value) | Q(description__icontains=value))
+
+    def filter_date(self, queryset, name, value):  # type: ignore[no-untyped-def]
+        return selectors.movies_showing_on(queryset, value)
+
+
+class CatalogViewSet(ProtectedDestroyMixin, viewsets.ModelViewSet):
+    openapi_tags = ["catalog"]
+    permission_classes = [IsAdminOrReadOnly]
+    http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
+
+
+def _crud_docs(noun: str, *, write_409: bool = False):  # type: ignore[no-untyped-def]
+    conflict = {409: ErrorResponse409Serializer} if write_409 else {}
+    return extend_schema_view(
+        list=extend_schema(summary=f"List {noun}s"),
+        retrieve=extend_schema(summary=f"One {noun}"),
+        create=extend_schema(summary=f"Create a {noun} (admin)"),
+        update=extend_schema(summary=f"Replace a {noun} (admin)"),
+        partial_update=extend_schema(summary=f"Update a {noun} (admin)"),
+        destroy=extend_schema(
+            summary=f"Delete a {noun} (admin)", responses={204: None, **conflict}
+        ),
+    )
+
+
+@_crud_docs("genre")
+class GenreViewSet(CatalogViewSet):
+    serializer_class = GenreSerializer
+    queryset = selectors.genre_list()
+
+
+@_crud_docs("movie", write_409=True)
+class MovieViewSet(CatalogViewSet):
+    serializer_class = MovieSerializer
+    queryset = selectors.movie_list()
+    filterset_class = MovieFilter
+    protected_message = "This movie has shows with bookings; cancel the shows instead."
+
+    def get_serializer_class(self):  # type: ignore[no-untyped-def]
+        return MovieSerializer
+
+    @extend_schema(responses={200: MovieReadSerializer(many=True)})
+    def list(self, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return super().list(request, *args, **kwargs)
+
+
+@_crud_docs("theater")
+class TheaterViewSet(CatalogViewSet):
+    serializer_class = TheaterSerializer
+    queryset = selectors.theater_list()
+    filterset_fields: list[str] = []
+
+
+class ScreenFilter(django_filters.FilterSet):
+    class Meta:
+        model = Screen
+        fields = ["theater"]
+
+
+@_crud_docs("screen", write_409=True)
+class ScreenViewSet(CatalogViewSet):
+    serializer_class = ScreenSerializer
+    queryset = selectors.screen_list()
+    filterset_class = ScreenFilter
+    protected_message = "This screen has shows with bookings; it cannot be deleted."
+
+    def perform_create(self, serializer):  # type: ignore[no-untyped-def]
+        try:
+            with transaction.atomic():
+                serializer.save()
+        except IntegrityError as exc:
+            raise ValidationError(
+                {"name": ["This theater already has a screen of that name."]}
+            ) from exc
+
+    perform_update = perform_create
+
+    @extend_schema(
+        summary="A screen's seats (one plain array, rows in natural order)",
+        responses={200: SeatSerializer(many=True)},
+        filters=False,
+    )
+    @action(detail=True, methods=["get"], pagination_class=None, filterset_class=None)
+    def seats(self, request: Request, pk: str | None = None) -> Response:
+        screen = self.get_object()
+        return Response(SeatSerializer(selectors.seats_of(screen), many=True).data)
+
+    @extend_schema(
+        summary="Build the seat grid (admin); replaces the screen's seats",
+        request=SeatGridSerializer,
+        responses={201: SeatSerializer(many=True), 409: ErrorResponse409Serializer},
+        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)],
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="seats/generate",
+        permission_classes=[IsAdmin],
+        pagination_class=None,
+        filterset_class=None,
+    )
+    def generate_seats(self, request: Request, pk: str | None = None) -> Response:
+        screen = self.get_object()
+        data = SeatGridSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            seats = services.generate_seat_grid(screen=screen, **data.validated_data)
+        except services.GridError as exc:
+            raise ValidationError({exc.field: [str(exc)]}) from exc
+        return Response(SeatSerializer(seats, many=True).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import zoneinfo
+from functools import cache
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from .images import validate_poster
+
+
+class Tier(models.TextChoices):
+    STANDARD = "standard", "Standard"
+    PREMIUM = "premium", "Premium"
+    VIP = "vip", "VIP"
+
+
+@cache
+def _timezone_names() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def validate_timezone(value: str) -> None:
+    if value not in _timezone_names():
+        raise ValidationError(
+            f"{value!r} is not an IANA time zone name (for example Europe/Berlin).",
+            code="invalid_timezone",
+        )
+
+
+class Genre(models.Model):
+    name = models.CharField(max_length=64, unique=True)
+    slug = models.SlugField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Movie(models.Model):
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, max_length=5000)
+    duration_minutes = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(600)]
+    )
+    genres = models.ManyToManyField(Genre, related_name="movies", blank=True)
+    poster = models.ImageField(
+        upload_to="posters/", blank=True, validators=[validate_poster], max_length=255
+    )
+    age_rating = models.CharField(max_length=16, blank=True)
+    release_date = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["title", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(duration_minutes__gte=1, duration_minutes__lte=600),
+                name="catalog_movie_duration_range",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Theater(models.Model):
+    name = models.CharField(max_length=200)
+    address = models.CharField(max_length=500, blank=True)
+    timezone = models.CharField(max_length=64, validators=[validate_timezone])
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+def _default_cleaning_minutes() -> int:
+    return settings.DEFAULT_CLEANING_MINUTES
+
+
+class Screen(models.Model):
+    theater = models.ForeignKey(Theater, on_delete=models.CASCADE, related_name="screens")
+    name = models.CharField(max_length=100)
+    cleaning_minutes = models.PositiveSmallIntegerField(
+        default=_default_cleaning_minutes, validators=[MaxValueValidator(240)]
+    )
+
+    class Meta:
+        ordering = ["theater_id", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["theater", "name"], name="catalog_screen_unique_name"),
+            models.CheckConstraint(
+                condition=models.Q(cleaning_minutes__lte=240), name="catalog_screen_cleaning_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.theater.name} / {self.name}"
+
+
+class Seat(models.Model):
+    """One seat of a screen's grid. ``row_index`` orders rows naturally (Z before AA)."""
+
+    screen = models.ForeignKey(Screen, on_delete=models.CASCADE, related_name="seats")
+    row = models.CharField(max_length=3)
+    row_index = models.PositiveSmallIntegerField()
+    number = models.PositiveSmallIntegerField()
+    tier = models.CharField(max_length=16, choices=Tier.choices, default=Tier.STANDARD)
+
+    class Meta:
+        ordering = ["screen_id", "row_index", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["screen", "row", "number"], name="catalog_seat_unique_position"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(number__gte=1), name="catalog_seat_number_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(tier__in=Tier.values), name="catalog_seat_tier_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return f"{self.row}{self.number}"

@@ -1,0 +1,47 @@
+"""Reads of the catalog, with their joins, so list queries stay flat as data grows."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db.models import Count, QuerySet
+
+from boxoffice.core.timezones import local_date_q
+
+from .models import Genre, Movie, Screen, Seat, Theater
+
+
+def genre_list() -> QuerySet[Genre]:
+    return Genre.objects.order_by("name")
+
+
+def movie_list() -> QuerySet[Movie]:
+    return Movie.objects.prefetch_related("genres").order_by("title", "id")
+
+
+def movies_showing_on(movies: QuerySet[Movie], day: date) -> QuerySet[Movie]:
+    """Movies with at least one scheduled show starting on ``day`` in its theater's time zone."""
+    timezones = Theater.objects.values_list("timezone", flat=True).distinct()
+    q = local_date_q(
+        day,
+        timezones=timezones,
+        start_field="showtimes__starts_at",
+        tz_field="showtimes__screen__theater__timezone",
+    )
+    return movies.filter(q, showtimes__status="scheduled").distinct()
+
+
+def theater_list() -> QuerySet[Theater]:
+    return Theater.objects.order_by("name", "id")
+
+
+def screen_list() -> QuerySet[Screen]:
+    return (
+        Screen.objects.select_related("theater")
+        .annotate(capacity=Count("seats"))
+        .order_by("theater__name", "name", "id")
+    )
+
+
+def seats_of(screen: Screen) -> QuerySet[Seat]:
+    return Seat.objects.filter(screen=screen).order_by("row_index", "number")

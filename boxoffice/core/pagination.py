@@ -1,0 +1,15 @@
+"""The one pagination style every list endpoint uses."""
+
+from rest_framework import pagination
+
+
+class PageNumberPagination(pagination.PageNumberPagination):
+    """``?page=`` and ``?page_size=``; a page size above 100 is capped at 100, not refused.
+
+    A page number that is not a positive integer, or lies past the last page, is a 404 with the
+    standard JSON error body (DRF's behaviour, kept on purpose: the page does not exist).
+    """
+
+    page_size = 20
+    page_size_query_param = "page_size"
+    max_page_size = 100

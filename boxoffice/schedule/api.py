@@ -1,0 +1,121 @@
+"""Showtime endpoints: anyone reads the schedule, admins write it."""
+
+from __future__ import annotations
+
+import django_filters
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import generics, serializers, viewsets
+from rest_framework.exceptions import ValidationError
+
+from boxoffice.accounts.permissions import IsAdminOrReadOnly
+from boxoffice.catalog.models import Movie
+from boxoffice.core.errors import ErrorResponse409Serializer
+from boxoffice.core.views import ProtectedDestroyMixin
+
+from . import selectors, services
+from .models import Showtime
+
+
+class ShowtimeSerializer(serializers.ModelSerializer):
+    theater = serializers.IntegerField(source="screen.theater_id", read_only=True)
+    seats_available = serializers.SerializerMethodField()
+    currency = serializers.RegexField(
+        r"^[A-Za-z]{3}$", required=False, help_text="ISO 4217, lower case (default usd)."
+    )
+    base_price = serializers.DecimalField(
+        max_digits=8, decimal_places=2, min_value=0, coerce_to_string=True
+    )
+
+    class Meta:
+        model = Showtime
+        fields = [
+            "id",
+            "movie",
+            "screen",
+            "theater",
+            "starts_at",
+            "ends_at",
+            "base_price",
+            "currency",
+            "seats_available",
+            "status",
+        ]
+        read_only_fields = ["ends_at", "status"]
+
+    def get_seats_available(self, showtime: Showtime) -> int:
+        available = getattr(showtime, "seats_available", None)
+        if available is None:
+            available = getattr(showtime, "capacity", None)
+        return int(available or 0)
+
+    def create(self, validated_data):  # type: ignore[no-untyped-def]
+        return _call(services.create_showtime, **validated_data)
+
+    def update(self, instance, validated_data):  # type: ignore[no-untyped-def]
+        return _call(services.update_showtime, showtime=instance, **validated_data)
+
+
+def _call(service, **kwargs):  # type: ignore[no-untyped-def]
+    try:
+        return service(**kwargs)
+    except services.ScheduleError as exc:
+        raise ValidationError({exc.field or "non_field_errors": [str(exc)]}) from exc
+
+
+class ShowtimeFilter(django_filters.FilterSet):
+    date = django_filters.DateFilter(
+        method="filter_date", help_text="Shows on this date in the theater's time zone."
+    )
+    theater = django_filters.NumberFilter(field_name="screen__theater")
+
+    class Meta:
+        model = Showtime
+        fields = ["date", "movie", "theater", "screen", "status"]
+
+    def filter_date(self, queryset, name, value):  # type: ignore[no-untyped-def]
+        return selectors.on_local_date(queryset, value)
+
+
+_409 = {409: ErrorResponse409Serializer}
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List showtimes"),
+    retrieve=extend_schema(summary="One showtime"),
+    create=extend_schema(
+        summary="Schedule a show (admin); overlaps refused",
+        responses={201: ShowtimeSerializer, **_409},
+    ),
+    update=extend_schema(
+        summary="Reschedule a show (admin)", responses={200: ShowtimeSerializer, **_409}
+    ),
+    partial_update=extend_schema(
+        summary="Change a show (admin)", responses={200: ShowtimeSerializer, **_409}
+    ),
+    destroy=extend_schema(
+        summary="Delete a show without bookings (admin)", responses={204: None, **_409}
+    ),
+)
+class ShowtimeViewSet(ProtectedDestroyMixin, viewsets.ModelViewSet):
+    openapi_tags = ["schedule"]
+    permission_classes = [IsAdminOrReadOnly]
+    serializer_class = ShowtimeSerializer
+    filterset_class = ShowtimeFilter
+    protected_message = "This show has bookings; cancel it instead of deleting it."
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        return selectors.showtime_list()
+
+
+@extend_schema(summary="One movie's showtimes", tags=["schedule"])
+class MovieShowtimesView(generics.ListAPIView):
+    permission_classes = [IsAdminOrReadOnly]
+    serializer_class = ShowtimeSerializer
+    filterset_class = ShowtimeFilter
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        if getattr(self, "swagger_fake_view", False):
+            return Showtime.objects.none()
+        movie = get_object_or_404(Movie, pk=self.kwargs["movie_id"])
+        return selectors.showtime_list().filter(movie=movie)

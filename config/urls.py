@@ -1,0 +1,39 @@
+from django.conf import settings
+from django.conf.urls.static import static
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from boxoffice.accounts.api import UserViewSet, auth_urls
+from boxoffice.catalog.api import GenreViewSet, MovieViewSet, ScreenViewSet, TheaterViewSet
+from boxoffice.schedule.api import MovieShowtimesView, ShowtimeViewSet
+
+router = DefaultRouter(use_regex_path=False)
+router.include_root_view = False
+router.register("users", UserViewSet, basename="user")
+router.register("genres", GenreViewSet, basename="genre")
+router.register("movies", MovieViewSet, basename="movie")
+router.register("theaters", TheaterViewSet, basename="theater")
+router.register("screens", ScreenViewSet, basename="screen")
+router.register("showtimes", ShowtimeViewSet, basename="showtime")
+
+api_v1 = [
+    *[
+        path(f"auth/{route}", view.as_view(), name=f"auth-{route.strip('/')}")
+        for route, view in auth_urls
+    ],
+    path("movies/<int:movie_id>/showtimes/", MovieShowtimesView.as_view(), name="movie-showtimes"),
+    path("", include(router.urls)),
+]
+
+urlpatterns = [
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("admin/", admin.site.urls),
+]
+
+if settings.DEBUG:
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
