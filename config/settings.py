@@ -80,6 +80,8 @@ INSTALLED_APPS = [
     "boxoffice.accounts",
     "boxoffice.catalog",
     "boxoffice.schedule",
+    "boxoffice.booking",
+    "boxoffice.reports",
 ]
 
 MIDDLEWARE = [
@@ -154,6 +156,8 @@ elif CACHE_URL.startswith("db://"):
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
             "LOCATION": "boxoffice_cache",
+            # The default (300) would cull seat maps and throttle counters far too often.
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
         }
     }
 else:
@@ -234,7 +238,9 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],
-    "NUM_PROXIES": env_int("NUM_PROXIES", 0) or None,
+    # 0: trust REMOTE_ADDR only. DRF reads None as "trust X-Forwarded-For", which would let any
+    # client dodge the per-address throttles; behind N proxies set NUM_PROXIES=N.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
     "COERCE_DECIMAL_TO_STRING": True,
 }
 
@@ -273,6 +279,7 @@ SPECTACULAR_SETTINGS = {
         "RoleEnum": "boxoffice.accounts.models.Role.choices",
         "TierEnum": "boxoffice.catalog.models.Tier.choices",
         "ShowtimeStatusEnum": "boxoffice.schedule.models.ShowtimeStatus.choices",
+        "BookingStatusEnum": "boxoffice.booking.models.BookingStatus.choices",
     },
     "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
     "TAGS": [
@@ -280,6 +287,9 @@ SPECTACULAR_SETTINGS = {
         {"name": "users", "description": "User administration"},
         {"name": "catalog", "description": "Genres, movies, theaters, screens and seats"},
         {"name": "schedule", "description": "Showtimes"},
+        {"name": "bookings", "description": "Seat maps, holds, bookings and cancellations"},
+        {"name": "pricing", "description": "Price factors (admin)"},
+        {"name": "reports", "description": "Occupancy and revenue (admin)"},
     ],
 }
 

@@ -6,7 +6,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import DefaultRouter
 
 from boxoffice.accounts.api import UserViewSet, auth_urls
+from boxoffice.booking.api import BookingViewSet, PricePolicyView, SeatMapView
 from boxoffice.catalog.api import GenreViewSet, MovieViewSet, ScreenViewSet, TheaterViewSet
+from boxoffice.reports.api import RevenueReportView, ShowtimeReportView
 from boxoffice.schedule.api import MovieShowtimesView, ShowtimeViewSet
 
 router = DefaultRouter(use_regex_path=False)
@@ -17,6 +19,7 @@ router.register("movies", MovieViewSet, basename="movie")
 router.register("theaters", TheaterViewSet, basename="theater")
 router.register("screens", ScreenViewSet, basename="screen")
 router.register("showtimes", ShowtimeViewSet, basename="showtime")
+router.register("bookings", BookingViewSet, basename="booking")
 
 api_v1 = [
     *[
@@ -24,6 +27,10 @@ api_v1 = [
         for route, view in auth_urls
     ],
     path("movies/<int:movie_id>/showtimes/", MovieShowtimesView.as_view(), name="movie-showtimes"),
+    path("showtimes/<int:showtime_id>/seats/", SeatMapView.as_view(), name="showtime-seats"),
+    path("pricing/policy/", PricePolicyView.as_view(), name="price-policy"),
+    path("reports/showtimes/", ShowtimeReportView.as_view(), name="report-showtimes"),
+    path("reports/revenue/", RevenueReportView.as_view(), name="report-revenue"),
     path("", include(router.urls)),
 ]
 

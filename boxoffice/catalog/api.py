@@ -16,6 +16,7 @@ from boxoffice.core.errors import ErrorResponse409Serializer
 from boxoffice.core.views import ProtectedDestroyMixin
 
 from . import selectors, services
+from .images import validate_poster
 from .models import Genre, Movie, Screen, Seat, Theater, Tier
 from .rows import ROW_NAME
 
@@ -37,6 +38,8 @@ class MovieSerializer(serializers.ModelSerializer):
         required=False,
         allow_null=True,
         use_url=True,
+        # A declared field does not inherit the model field's validators: name it again.
+        validators=[validate_poster],
         help_text="JPEG, PNG or WebP upload (multipart); a URL on read.",
     )
 

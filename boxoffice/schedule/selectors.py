@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from boxoffice.catalog.models import Seat, Theater
 from boxoffice.core.timezones import local_date_q
@@ -23,10 +25,23 @@ def _capacity() -> Subquery:
     return Subquery(seats, output_field=IntegerField())
 
 
-def showtime_list() -> QuerySet[Showtime]:
+def showtime_list(now: datetime | None = None) -> QuerySet[Showtime]:
+    """Shows with ``capacity`` and ``seats_available`` (capacity minus seats sold or held by a
+    hold that has not lapsed). ``booking_seats`` is the reverse relation of the booking app's
+    BookingSeat.showtime: the schedule names it without importing the layer above it."""
+    now = now or timezone.now()
+    taken = Count(
+        "booking_seats",
+        filter=Q(booking_seats__is_live=True)
+        & (
+            Q(booking_seats__hold_expires_at__isnull=True)
+            | Q(booking_seats__hold_expires_at__gt=now)
+        ),
+    )
     return (
         Showtime.objects.select_related("movie", "screen__theater")
-        .annotate(capacity=_capacity())
+        .annotate(capacity=Coalesce(_capacity(), 0))
+        .annotate(seats_available=F("capacity") - taken)
         .order_by("starts_at", "id")
     )
 

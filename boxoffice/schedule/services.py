@@ -97,6 +97,13 @@ def update_showtime(*, showtime: Showtime, **changes: object) -> Showtime:
     """Change a scheduled show; its span is recomputed and checked again."""
     if showtime.status != ShowtimeStatus.SCHEDULED:
         raise Conflict("A cancelled show cannot be changed.", code="showtime_cancelled")
+    moves = {"movie", "screen", "starts_at"} & set(changes)
+    # ``bookings`` is the reverse relation of booking.Booking.showtime (the layer above).
+    if moves and Showtime.objects.filter(pk=showtime.pk, bookings__isnull=False).exists():
+        raise Conflict(
+            "This show has bookings; its movie, screen and start time can no longer change.",
+            code="showtime_has_bookings",
+        )
     for field, value in changes.items():
         setattr(showtime, field, value)
     if "currency" in changes and isinstance(showtime.currency, str):

@@ -1,0 +1,279 @@
+"""Seat maps, holds and bookings."""
+
+from __future__ import annotations
+
+import django_filters
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from boxoffice.core.errors import ErrorResponse409Serializer
+from boxoffice.core.idempotency import HEADER as IDEMPOTENCY_HEADER
+from boxoffice.core.idempotency import idempotent
+from boxoffice.schedule.models import Showtime
+
+from . import selectors, services, states
+from .models import Booking, BookingSeat, BookingStatus
+
+
+class SeatMapEntrySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    row = serializers.CharField()
+    number = serializers.IntegerField()
+    label = serializers.CharField()
+    tier = serializers.ChoiceField(choices=["standard", "premium", "vip"])
+    price = serializers.DecimalField(max_digits=10, decimal_places=2)
+    status = serializers.ChoiceField(choices=["available", "held", "booked"])
+
+
+class BookingSeatSerializer(serializers.ModelSerializer):
+    id = serializers.IntegerField(source="seat_id", read_only=True)
+    label = serializers.CharField(source="seat.label", read_only=True)
+    breakdown = serializers.SerializerMethodField(
+        help_text="How the price was computed: base_price x tier_factor x time_factor."
+    )
+
+    class Meta:
+        model = BookingSeat
+        fields = ["id", "label", "tier", "price", "breakdown"]
+
+    def get_breakdown(self, obj: BookingSeat) -> dict[str, str]:
+        return {
+            "base_price": str(obj.base_price),
+            "tier_factor": str(obj.tier_factor),
+            "time_factor": str(obj.time_factor),
+        }
+
+
+class PaymentSerializer(serializers.Serializer):
+    provider = serializers.CharField()
+    client_secret = serializers.CharField()
+    publishable_key = serializers.CharField()
+
+
+class TicketSerializer(serializers.Serializer):
+    seat = serializers.CharField()
+    code = serializers.CharField()
+
+
+class BookingSerializer(serializers.ModelSerializer):
+    status = serializers.SerializerMethodField()
+    seats = BookingSeatSerializer(many=True, read_only=True)
+    payment = serializers.SerializerMethodField()
+    tickets = serializers.SerializerMethodField()
+    user = serializers.IntegerField(source="user_id", read_only=True)
+
+    class Meta:
+        model = Booking
+        fields = [
+            "id",
+            "user",
+            "status",
+            "showtime",
+            "seats",
+            "total",
+            "currency",
+            "expires_at",
+            "paid_amount",
+            "refunded_amount",
+            "payment",
+            "tickets",
+            "created_at",
+            "confirmed_at",
+            "cancelled_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ChoiceField(choices=BookingStatus.choices))
+    def get_status(self, obj: Booking) -> str:
+        return states.effective_status(obj)
+
+    @extend_schema_field(PaymentSerializer(allow_null=True))
+    def get_payment(self, obj: Booking) -> dict | None:
+        return None  # reserved: the payments issue fills it in
+
+    @extend_schema_field(TicketSerializer(many=True))
+    def get_tickets(self, obj: Booking) -> list[dict]:
+        return []  # reserved: tickets are issued on confirmation (payments issue)
+
+
+class HoldRequestSerializer(serializers.Serializer):
+    showtime = serializers.IntegerField(min_value=1)
+    seats = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        allow_empty=True,
+        max_length=1000,
+        help_text="Seat ids of the show's screen, each once; 1 to BOOKING_MAX_SEATS (10).",
+    )
+
+
+class BookingFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=BookingStatus.choices, method="filter_status")
+
+    class Meta:
+        model = Booking
+        fields = ["user", "showtime", "status"]
+
+    def filter_status(self, queryset, name, value):  # type: ignore[no-untyped-def]
+        """By effective status: a lapsed pending booking is listed as expired."""
+        from django.db.models import Q
+        from django.utils import timezone
+
+        now = timezone.now()
+        if value == BookingStatus.PENDING:
+            return queryset.filter(status=value, expires_at__gt=now)
+        if value == BookingStatus.EXPIRED:
+            return queryset.filter(
+                Q(status=value) | Q(status=BookingStatus.PENDING, expires_at__lte=now)
+            )
+        return queryset.filter(status=value)
+
+
+_idem = OpenApiParameter(
+    IDEMPOTENCY_HEADER,
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Retry-safe key: the same key and body replays the first response.",
+)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List bookings (customers: their own; admins: all)"),
+    retrieve=extend_schema(summary="One booking"),
+)
+class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    openapi_tags = ["bookings"]
+    permission_classes = [IsAuthenticated]
+    serializer_class = BookingSerializer
+    filterset_class = BookingFilter
+
+    def get_queryset(self):  # type: ignore[no-untyped-def]
+        if getattr(self, "swagger_fake_view", False):
+            return Booking.objects.none()
+        return selectors.bookings_visible_to(self.request.user)
+
+    def filter_queryset(self, queryset):  # type: ignore[no-untyped-def]
+        queryset = super().filter_queryset(queryset)
+        if not self.request.user.is_admin and "user" in self.request.query_params:
+            return queryset.filter(user=self.request.user)
+        return queryset
+
+    @extend_schema(
+        summary="Hold seats (all or nothing) and start a booking",
+        request=HoldRequestSerializer,
+        responses={201: BookingSerializer, 409: ErrorResponse409Serializer},
+        parameters=[_idem],
+    )
+    @idempotent
+    def create(self, request: Request) -> Response:
+        data = HoldRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        showtime = (
+            Showtime.objects.select_related("screen__theater")
+            .filter(pk=data.validated_data["showtime"])
+            .first()
+        )
+        if showtime is None:
+            raise ValidationError({"showtime": ["No such showtime."]})
+        try:
+            booking = services.create_hold(
+                user=request.user, showtime=showtime, seat_ids=data.validated_data["seats"]
+            )
+        except services.HoldError as exc:
+            raise ValidationError({exc.field: [str(exc)]}) from exc
+        booking = selectors.booking_list().get(pk=booking.pk)
+        return Response(BookingSerializer(booking).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Cancel a booking (pending: release; paid and early enough: refund)",
+        request=None,
+        responses={200: BookingSerializer, 409: ErrorResponse409Serializer},
+        parameters=[_idem],
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        booking = services.cancel_booking(booking=self.get_object())
+        booking = selectors.booking_list().get(pk=booking.pk)
+        return Response(BookingSerializer(booking).data)
+
+
+class SeatMapView(APIView):
+    openapi_tags = ["bookings"]
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        summary="A show's seat map: every seat with its price and status",
+        responses={200: SeatMapEntrySerializer(many=True)},
+    )
+    def get(self, request: Request, showtime_id: int) -> HttpResponse:
+        showtime = get_object_or_404(
+            Showtime.objects.select_related("screen__theater"), pk=showtime_id
+        )
+        return HttpResponse(selectors.seat_map_json(showtime), content_type="application/json")
+
+
+class PricePolicySerializer(serializers.ModelSerializer):
+    class Meta:
+        from .models import PricePolicy
+
+        model = PricePolicy
+        fields = [
+            "id",
+            "standard_factor",
+            "premium_factor",
+            "vip_factor",
+            "morning_factor",
+            "morning_ends_at",
+            "created_at",
+        ]
+        read_only_fields = ["id", "created_at"]
+        extra_kwargs = {
+            name: {"min_value": 0, "max_value": 10}
+            for name in ["standard_factor", "premium_factor", "vip_factor", "morning_factor"]
+        }
+
+
+class PricePolicyView(APIView):
+    """The price factors in force. Saving creates a new version; prices already frozen on
+    bookings never change."""
+
+    openapi_tags = ["pricing"]
+
+    def get_permissions(self):  # type: ignore[no-untyped-def]
+        from boxoffice.accounts.permissions import IsAdmin
+
+        return [AllowAny()] if self.request.method == "GET" else [IsAdmin()]
+
+    @extend_schema(summary="The price factors in force", responses={200: PricePolicySerializer})
+    def get(self, request: Request) -> Response:
+        from . import pricing
+
+        return Response(PricePolicySerializer(pricing.current_policy()).data)
+
+    @extend_schema(
+        summary="Set new price factors (admin); a new version",
+        request=PricePolicySerializer,
+        responses={201: PricePolicySerializer},
+    )
+    def post(self, request: Request) -> Response:
+        from . import pricing
+
+        current = pricing.current_policy()
+        data = PricePolicySerializer(current, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        policy = services.new_price_policy(by=request.user, **data.validated_data)
+        return Response(PricePolicySerializer(policy).data, status=status.HTTP_201_CREATED)

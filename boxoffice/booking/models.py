@@ -1,0 +1,165 @@
+"""Bookings, the seats they hold, and the price policy frozen on each.
+
+How a seat is never sold twice
+------------------------------
+Every seat a booking holds or has bought is a :class:`BookingSeat` row with ``is_live=True``.
+A partial unique index over ``(showtime, seat) WHERE is_live`` lets the database refuse a second
+live row for the same seat of the same show, whatever the number of threads, processes or hosts
+that race for it: the loser's INSERT fails with a unique violation when the winner commits, and
+the service answers 409. Python's own availability check only produces a friendlier message.
+
+A hold ends by time, not by a sweeper: a live row whose ``hold_expires_at`` has passed counts as
+free in every read, and the next buyer of that seat flips it to ``is_live=False`` (in the same
+transaction as their INSERT, in seat order) before inserting their own row. Paid seats have
+``hold_expires_at`` NULL and never lapse.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+from boxoffice.catalog.models import Seat, Tier
+from boxoffice.schedule.models import Showtime
+
+FACTOR = {"max_digits": 5, "decimal_places": 2, "validators": [MinValueValidator(Decimal("0.00"))]}
+MONEY = {"max_digits": 10, "decimal_places": 2}
+
+
+class PricePolicy(models.Model):
+    """The factors prices are computed from. Policies are never edited in place: saving new
+    factors adds a row, and the newest row is the one in force. A booking keeps a reference to
+    the policy its prices came from, and each of its seats keeps its own frozen price."""
+
+    standard_factor = models.DecimalField(**FACTOR, default=Decimal("1.00"))
+    premium_factor = models.DecimalField(**FACTOR, default=Decimal("1.25"))
+    vip_factor = models.DecimalField(**FACTOR, default=Decimal("1.50"))
+    morning_factor = models.DecimalField(**FACTOR, default=Decimal("0.80"))
+    morning_ends_at = models.TimeField(
+        default=time(12, 0),
+        help_text="Shows starting before this local time get the morning factor.",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "price policies"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(
+                    standard_factor__gte=0,
+                    premium_factor__gte=0,
+                    vip_factor__gte=0,
+                    morning_factor__gte=0,
+                ),
+                name="booking_pricepolicy_factors_nonnegative",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Price policy #{self.pk} ({self.created_at:%Y-%m-%d %H:%M})"
+
+    def tier_factor(self, tier: str) -> Decimal:
+        return {
+            Tier.STANDARD: self.standard_factor,
+            Tier.PREMIUM: self.premium_factor,
+            Tier.VIP: self.vip_factor,
+        }[Tier(tier)]
+
+
+class BookingStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    CONFIRMED = "confirmed", "Confirmed"
+    CANCELLED = "cancelled", "Cancelled"
+    EXPIRED = "expired", "Expired"
+
+
+class Booking(models.Model):
+    """A customer's claim on seats of one show. ``status`` changes only through
+    :mod:`boxoffice.booking.states`; a pending booking whose ``expires_at`` has passed reads as
+    expired everywhere, whether or not a tidy-up has rewritten its row yet."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bookings"
+    )
+    showtime = models.ForeignKey(Showtime, on_delete=models.PROTECT, related_name="bookings")
+    status = models.CharField(
+        max_length=16, choices=BookingStatus.choices, default=BookingStatus.PENDING
+    )
+    expires_at = models.DateTimeField(help_text="End of the hold while pending.")
+    total = models.DecimalField(**MONEY)
+    currency = models.CharField(max_length=3)
+    price_policy = models.ForeignKey(PricePolicy, on_delete=models.PROTECT, related_name="bookings")
+    paid_amount = models.DecimalField(**MONEY, default=Decimal("0.00"))
+    refunded_amount = models.DecimalField(**MONEY, default=Decimal("0.00"))
+    payment_intent_id = models.CharField(max_length=255, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="booking_user_recent_idx"),
+            models.Index(fields=["showtime", "status"], name="booking_showtime_status_idx"),
+            models.Index(fields=["status", "expires_at"], name="booking_status_expiry_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=BookingStatus.values), name="booking_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(total__gte=0), name="booking_total_nonnegative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(refunded_amount__lte=models.F("paid_amount")),
+                name="booking_refund_not_above_paid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Booking #{self.pk} ({self.status})"
+
+
+class BookingSeat(models.Model):
+    """One seat of a booking, with its price frozen at hold time (and how it was computed)."""
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="seats")
+    showtime = models.ForeignKey(Showtime, on_delete=models.PROTECT, related_name="booking_seats")
+    seat = models.ForeignKey(Seat, on_delete=models.PROTECT, related_name="booking_seats")
+    tier = models.CharField(max_length=16, choices=Tier.choices)
+    base_price = models.DecimalField(**MONEY)
+    tier_factor = models.DecimalField(max_digits=5, decimal_places=2)
+    time_factor = models.DecimalField(max_digits=5, decimal_places=2)
+    price = models.DecimalField(**MONEY)
+    is_live = models.BooleanField(default=True, help_text="Holds or owns the seat right now.")
+    hold_expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="When an unpaid hold lapses; NULL once paid."
+    )
+
+    class Meta:
+        ordering = ["booking_id", "seat__row_index", "seat__number"]
+        constraints = [
+            # THE no-double-sale guarantee; see the module docstring.
+            models.UniqueConstraint(
+                fields=["showtime", "seat"],
+                condition=models.Q(is_live=True),
+                name="booking_seat_live_once",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(price__gte=0), name="booking_seat_price_nonnegative"
+            ),
+        ]
+        indexes = [models.Index(fields=["showtime", "is_live"], name="booking_seat_live_idx")]
+
+    def __str__(self) -> str:
+        return f"Booking #{self.booking_id}, seat {self.seat_id}"

@@ -1,0 +1,71 @@
+"""The one place prices are computed.
+
+    price = base_price x tier factor x time factor, rounded once, half-up, to cents
+
+The time factor is the morning factor when the show starts before ``morning_ends_at`` on the
+wall clock of the theater's own time zone (so 10:30 in Berlin is morning whatever UTC says),
+and 1.00 otherwise. Factors come from the newest :class:`PricePolicy`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import transaction
+
+from .models import PricePolicy
+
+CENT = Decimal("0.01")
+ONE = Decimal("1.00")
+
+
+@dataclass(frozen=True)
+class SeatPrice:
+    base_price: Decimal
+    tier_factor: Decimal
+    time_factor: Decimal
+    price: Decimal
+
+
+def to_cents(amount: Decimal) -> Decimal:
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def current_policy() -> PricePolicy:
+    """The policy in force; the first call on an empty database creates it from settings."""
+    policy = PricePolicy.objects.order_by("-id").first()
+    if policy is not None:
+        return policy
+    with transaction.atomic():
+        policy = PricePolicy.objects.select_for_update().order_by("-id").first()
+        if policy is None:
+            factors = settings.PRICE_FACTORS
+            policy = PricePolicy.objects.create(
+                standard_factor=factors["standard"],
+                premium_factor=factors["premium"],
+                vip_factor=factors["vip"],
+                morning_factor=factors["morning"],
+            )
+    return policy
+
+
+def time_factor(*, policy: PricePolicy, starts_at: datetime, timezone_name: str) -> Decimal:
+    local_start = starts_at.astimezone(ZoneInfo(timezone_name))
+    return policy.morning_factor if local_start.time() < policy.morning_ends_at else ONE
+
+
+def seat_price(
+    *, policy: PricePolicy, base_price: Decimal, tier: str, starts_at: datetime, timezone_name: str
+) -> SeatPrice:
+    tier_factor = policy.tier_factor(tier)
+    t_factor = time_factor(policy=policy, starts_at=starts_at, timezone_name=timezone_name)
+    return SeatPrice(
+        base_price=base_price,
+        tier_factor=tier_factor,
+        time_factor=t_factor,
+        price=to_cents(base_price * tier_factor * t_factor),
+    )

@@ -1,0 +1,116 @@
+"""Reads of bookings and seat maps, each a fixed number of queries whatever the size."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import FilteredRelation, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from boxoffice.catalog.models import Seat
+from boxoffice.schedule.models import Showtime
+
+from . import pricing, seatmap_cache
+from .models import Booking, BookingSeat
+
+
+def seat_map(
+    showtime: Showtime, *, now: datetime | None = None
+) -> tuple[list[dict[str, Any]], datetime | None]:
+    """Every seat of the show's screen in natural order with its price and status, and the
+    moment the first hold shown as ``held`` lapses (when this answer goes stale by itself).
+
+    One query: the seats LEFT JOINed to their live booking row for this show (the unique index
+    guarantees at most one). Prices are computed once per tier with the current policy.
+    """
+    now = now or timezone.now()
+    policy = pricing.current_policy()
+    timezone_name = showtime.screen.theater.timezone
+    price_of_tier: dict[str, str] = {}
+    rows = (
+        Seat.objects.filter(screen_id=showtime.screen_id)
+        .annotate(
+            live=FilteredRelation(
+                "booking_seats",
+                condition=Q(booking_seats__showtime_id=showtime.pk, booking_seats__is_live=True),
+            )
+        )
+        .order_by("row_index", "number")
+        .values_list("id", "row", "number", "tier", "live__id", "live__hold_expires_at")
+    )
+    seats = []
+    valid_until: datetime | None = None
+    for seat_id, row, number, tier, live_id, hold_expires_at in rows:
+        if live_id is None:
+            status = "available"
+        elif hold_expires_at is None:
+            status = "booked"
+        elif hold_expires_at > now:
+            status = "held"
+            valid_until = (
+                hold_expires_at if valid_until is None else min(valid_until, hold_expires_at)
+            )
+        else:
+            status = "available"
+        price = price_of_tier.get(tier)
+        if price is None:
+            price = str(
+                pricing.seat_price(
+                    policy=policy,
+                    base_price=showtime.base_price,
+                    tier=tier,
+                    starts_at=showtime.starts_at,
+                    timezone_name=timezone_name,
+                ).price
+            )
+            price_of_tier[tier] = price
+        seats.append(
+            {
+                "id": seat_id,
+                "row": row,
+                "number": number,
+                "label": f"{row}{number}",
+                "tier": tier,
+                "price": price,
+                "status": status,
+            }
+        )
+    return seats, valid_until
+
+
+def seat_map_json(showtime: Showtime) -> bytes:
+    """The rendered seat map, from the shared cache when it is still true."""
+
+    def build() -> tuple[bytes, datetime | None]:
+        seats, valid_until = seat_map(showtime)
+        return json.dumps(seats, separators=(",", ":")).encode(), valid_until
+
+    return seatmap_cache.get_or_build(showtime.pk, build)
+
+
+def booking_list() -> QuerySet[Booking]:
+    return (
+        Booking.objects.select_related("showtime__movie", "showtime__screen__theater", "user")
+        .prefetch_related(
+            Prefetch(
+                "seats",
+                queryset=BookingSeat.objects.select_related("seat").order_by(
+                    "seat__row_index", "seat__number"
+                ),
+            )
+        )
+        .order_by("-created_at", "-id")
+    )
+
+
+def bookings_visible_to(user) -> QuerySet[Booking]:  # type: ignore[no-untyped-def]
+    """Admins see every booking; a customer only their own (others' answer 404, not 403)."""
+    bookings = booking_list()
+    return bookings if user.is_admin else bookings.filter(user=user)
+
+
+def money(amount: Decimal) -> str:
+    return str(pricing.to_cents(amount))

@@ -1,0 +1,297 @@
+"""Holds, cancellations, confirmations and the hold tidy-up: every booking write.
+
+The guarantees live in the database (see :mod:`boxoffice.booking.models` for the partial unique
+index, :mod:`boxoffice.booking.states` for the conditional status updates). The checks here only
+turn the rare race into a clear message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from boxoffice.accounts.models import User
+from boxoffice.catalog.models import Seat
+from boxoffice.core.errors import Conflict
+from boxoffice.schedule.models import Showtime, ShowtimeStatus
+
+from . import pricing, seatmap_cache, states
+from .models import Booking, BookingSeat, BookingStatus, PricePolicy
+
+S = BookingStatus
+
+
+class HoldError(ValueError):
+    """The hold request is invalid (400); ``field`` names the input at fault."""
+
+    def __init__(self, message: str, *, field: str = "seats") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class SeatsTaken(Conflict):
+    """409 naming the seats someone else holds or bought."""
+
+    def __init__(self, labels: Sequence[str]) -> None:
+        self.labels = list(labels)
+        super().__init__(
+            f"Seats no longer available: {', '.join(self.labels)}.", code="seats_unavailable"
+        )
+
+
+def _labels(seats: Sequence[Seat]) -> list[str]:
+    return [seat.label for seat in sorted(seats, key=lambda s: (s.row_index, s.number))]
+
+
+def live_taken_seat_ids(*, showtime_id: int, seat_ids: Sequence[int], now: datetime) -> set[int]:
+    """Seats among ``seat_ids`` that a live hold or a sale occupies at ``now``."""
+    return set(
+        BookingSeat.objects.filter(showtime_id=showtime_id, seat_id__in=seat_ids, is_live=True)
+        .filter(Q(hold_expires_at__isnull=True) | Q(hold_expires_at__gt=now))
+        .values_list("seat_id", flat=True)
+    )
+
+
+def _release_lapsed(*, showtime_id: int, seat_ids: Sequence[int], now: datetime) -> None:
+    """Inside the caller's transaction: end lapsed holds on ``seat_ids`` so the seats can be
+    claimed. Rows are locked in seat order, like the INSERT that follows, so two buyers of
+    overlapping seats queue up instead of deadlocking."""
+    lapsed = list(
+        BookingSeat.objects.filter(
+            showtime_id=showtime_id,
+            seat_id__in=seat_ids,
+            is_live=True,
+            hold_expires_at__lte=now,
+        )
+        .order_by("seat_id")
+        .select_for_update()
+        .values_list("booking_id", flat=True)
+    )
+    if lapsed:
+        expire_bookings(booking_ids=set(lapsed), now=now)
+
+
+def expire_bookings(*, booking_ids: set[int] | None = None, now: datetime | None = None) -> int:
+    """Mark lapsed pending bookings expired and free their seats. Safe to run at any time and
+    from any process: only rows still pending past their expiry are touched."""
+    now = now or timezone.now()
+    lapsed = Booking.objects.filter(status=S.PENDING, expires_at__lte=now)
+    if booking_ids is not None:
+        lapsed = lapsed.filter(pk__in=booking_ids)
+    ids = list(lapsed.values_list("pk", flat=True))
+    if not ids:
+        return 0
+    # The same conditional update as states.transition, for many rows at once.
+    expired = Booking.objects.filter(
+        pk__in=ids, status__in=states.ALLOWED[S.EXPIRED], expires_at__lte=now
+    ).update(status=S.EXPIRED)
+    showtime_ids = set(
+        BookingSeat.objects.filter(booking_id__in=ids, is_live=True).values_list(
+            "showtime_id", flat=True
+        )
+    )
+    BookingSeat.objects.filter(booking_id__in=ids, is_live=True, hold_expires_at__lte=now).update(
+        is_live=False
+    )
+    for showtime_id in showtime_ids:
+        seatmap_cache.invalidate_on_commit(showtime_id)
+    return expired
+
+
+def _validate_hold(*, showtime: Showtime, seat_ids: Sequence[int], now: datetime) -> list[Seat]:
+    max_seats = settings.BOOKING_MAX_SEATS
+    if not seat_ids:
+        raise HoldError("Choose at least one seat.")
+    if len(seat_ids) > max_seats:
+        raise HoldError(
+            f"At most {max_seats} seats can be held at once; {len(seat_ids)} were asked."
+        )
+    duplicates = sorted({s for s in seat_ids if seat_ids.count(s) > 1})
+    if duplicates:
+        raise HoldError(f"Each seat may be listed once; repeated: {duplicates}.")
+    if showtime.status != ShowtimeStatus.SCHEDULED:
+        raise HoldError("This show has been cancelled.", field="showtime")
+    if showtime.starts_at <= now:
+        raise HoldError("This show has already started.", field="showtime")
+    seats = list(Seat.objects.filter(pk__in=seat_ids))
+    found = {seat.pk for seat in seats}
+    unknown = sorted(set(seat_ids) - found)
+    if unknown:
+        raise HoldError(f"No such seats: {unknown}.")
+    elsewhere = sorted(seat.pk for seat in seats if seat.screen_id != showtime.screen_id)
+    if elsewhere:
+        raise HoldError(f"Seats {elsewhere} are not in this show's screen.")
+    return seats
+
+
+def create_hold(*, user: User, showtime: Showtime, seat_ids: Sequence[int]) -> Booking:
+    """Hold ``seat_ids`` of ``showtime`` for ``user``, all or nothing, for BOOKING_HOLD_SECONDS.
+
+    Raises HoldError (400) for an invalid request and SeatsTaken (409) when any seat is held
+    or sold: either found by the check, or refused by the unique index when a racing buyer
+    committed first.
+    """
+    now = timezone.now()
+    seats = _validate_hold(showtime=showtime, seat_ids=seat_ids, now=now)
+    by_id = {seat.pk: seat for seat in seats}
+    taken = live_taken_seat_ids(showtime_id=showtime.pk, seat_ids=list(by_id), now=now)
+    if taken:
+        raise SeatsTaken(_labels([by_id[pk] for pk in taken]))
+
+    policy = pricing.current_policy()
+    timezone_name = showtime.screen.theater.timezone
+    prices = {
+        seat.pk: pricing.seat_price(
+            policy=policy,
+            base_price=showtime.base_price,
+            tier=seat.tier,
+            starts_at=showtime.starts_at,
+            timezone_name=timezone_name,
+        )
+        for seat in seats
+    }
+    expires_at = now + timedelta(seconds=settings.BOOKING_HOLD_SECONDS)
+    try:
+        with transaction.atomic():
+            _release_lapsed(showtime_id=showtime.pk, seat_ids=list(by_id), now=now)
+            booking = Booking.objects.create(
+                user=user,
+                showtime=showtime,
+                status=S.PENDING,
+                expires_at=expires_at,
+                total=sum((p.price for p in prices.values()), Decimal("0.00")),
+                currency=showtime.currency,
+                price_policy=policy,
+                created_at=now,
+            )
+            BookingSeat.objects.bulk_create(
+                BookingSeat(
+                    booking=booking,
+                    showtime=showtime,
+                    seat=by_id[seat_id],
+                    tier=by_id[seat_id].tier,
+                    base_price=prices[seat_id].base_price,
+                    tier_factor=prices[seat_id].tier_factor,
+                    time_factor=prices[seat_id].time_factor,
+                    price=prices[seat_id].price,
+                    is_live=True,
+                    hold_expires_at=expires_at,
+                )
+                for seat_id in sorted(by_id)  # seat order: see _release_lapsed
+            )
+            seatmap_cache.invalidate_on_commit(showtime.pk)
+    except IntegrityError as exc:
+        # A racing buyer committed one of these seats between our check and our INSERT.
+        if "booking_seat_live_once" not in str(exc) and "UNIQUE" not in str(exc).upper():
+            raise
+        taken = live_taken_seat_ids(
+            showtime_id=showtime.pk, seat_ids=list(by_id), now=timezone.now()
+        )
+        raise SeatsTaken(_labels([by_id[pk] for pk in taken] or seats)) from exc
+    return booking
+
+
+def cancel_booking(*, booking: Booking, now: datetime | None = None) -> Booking:
+    """Cancel a pending booking (its seats are released) or a confirmed one whose show is more
+    than BOOKING_CANCEL_CUTOFF_MINUTES away (seats released; the refund is recorded). Anything
+    else is a 409 that says why."""
+    now = now or timezone.now()
+    current = states.effective_status(booking, now)
+    if current == S.EXPIRED:
+        raise Conflict(
+            "This booking's hold has expired; there is nothing to cancel.", code="booking_expired"
+        )
+    if current == S.CANCELLED:
+        raise Conflict("This booking is already cancelled.", code="booking_cancelled")
+    if current == S.CONFIRMED:
+        cutoff = booking.showtime.starts_at - timedelta(
+            minutes=settings.BOOKING_CANCEL_CUTOFF_MINUTES
+        )
+        if now >= cutoff:
+            raise Conflict(
+                f"Paid bookings can be cancelled until {settings.BOOKING_CANCEL_CUTOFF_MINUTES} "
+                "minutes before the show.",
+                code="cancellation_closed",
+            )
+    with transaction.atomic():
+        condition = Q(status=S.CONFIRMED) | Q(expires_at__gt=now)
+        try:
+            states.transition(
+                booking,
+                S.CANCELLED,
+                extra_condition=condition,
+                cancelled_at=now,
+                cancel_reason="customer",
+            )
+        except states.TransitionRefused as exc:
+            raise Conflict(
+                f"This booking can no longer be cancelled (it is {exc.current}).",
+                code="invalid_state",
+            ) from exc
+        BookingSeat.objects.filter(booking=booking, is_live=True).update(is_live=False)
+        seatmap_cache.invalidate_on_commit(booking.showtime_id)
+    return booking
+
+
+class ConfirmOutcome(StrEnum):
+    CONFIRMED = "confirmed"
+    ALREADY_CONFIRMED = "already_confirmed"
+    SEATS_LOST = "seats_lost"
+    NOT_CONFIRMABLE = "not_confirmable"
+
+
+def confirm_booking(
+    *, booking: Booking, paid_amount: Decimal, now: datetime | None = None
+) -> ConfirmOutcome:
+    """Record payment and make the seats the customer's for good.
+
+    While the hold runs, its rows are live and simply stop lapsing. After the hold expired, the
+    seats are claimed again if still free; the unique index refuses the claim if another buyer
+    holds or bought any of them, and then the booking is not confirmed: the caller refunds.
+    A replay for a confirmed booking changes nothing; a cancelled booking is not revived.
+    """
+    now = now or timezone.now()
+    booking.refresh_from_db(fields=["status"])
+    if booking.status == S.CONFIRMED:
+        return ConfirmOutcome.ALREADY_CONFIRMED
+    if booking.status == S.CANCELLED:
+        return ConfirmOutcome.NOT_CONFIRMABLE
+    seat_ids = list(booking.seats.values_list("seat_id", flat=True))
+    try:
+        with transaction.atomic():
+            _release_lapsed(showtime_id=booking.showtime_id, seat_ids=seat_ids, now=now)
+            # Our own lapsed rows were just released too; claim every seat back.
+            BookingSeat.objects.filter(booking=booking).update(is_live=True, hold_expires_at=None)
+            states.transition(booking, S.CONFIRMED, confirmed_at=now, paid_amount=paid_amount)
+            seatmap_cache.invalidate_on_commit(booking.showtime_id)
+    except IntegrityError:
+        return ConfirmOutcome.SEATS_LOST
+    except states.TransitionRefused as exc:
+        if exc.current == S.CONFIRMED:
+            return ConfirmOutcome.ALREADY_CONFIRMED
+        return ConfirmOutcome.NOT_CONFIRMABLE
+    return ConfirmOutcome.CONFIRMED
+
+
+def new_price_policy(*, by: User | None, **factors: object) -> PricePolicy:
+    """Save a new version of the price factors; unspecified ones carry over. Shows' seat maps
+    are re-rendered (their prices change); bookings keep the prices they were made with."""
+    current = pricing.current_policy()
+    fields = [
+        "standard_factor",
+        "premium_factor",
+        "vip_factor",
+        "morning_factor",
+        "morning_ends_at",
+    ]
+    values = {name: factors.get(name, getattr(current, name)) for name in fields}
+    policy = PricePolicy.objects.create(created_by=by, **values)
+    seatmap_cache.invalidate_all()
+    return policy

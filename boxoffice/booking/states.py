@@ -1,0 +1,64 @@
+"""The booking state machine: the only code that changes ``Booking.status``.
+
+    pending  --pay-->      confirmed --cancel--> cancelled
+    pending  --cancel-->   cancelled
+    pending  --time-->     expired   (the hold lapsed; its seats are free at once)
+    expired  --late pay--> confirmed (only while the seats are still free)
+    expired  --late pay--> cancelled (seats lost: refunded)
+
+Each transition is a conditional UPDATE (``WHERE status IN <allowed sources>``) whose row count
+is checked, so two racing transitions cannot both apply and no late or repeated event can move a
+booking backwards: a confirmed booking is never made pending or expired again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import Q
+from django.utils import timezone
+
+from .models import Booking, BookingStatus
+
+S = BookingStatus
+
+ALLOWED: dict[str, frozenset[str]] = {
+    S.CONFIRMED: frozenset({S.PENDING, S.EXPIRED}),
+    S.CANCELLED: frozenset({S.PENDING, S.CONFIRMED, S.EXPIRED}),
+    S.EXPIRED: frozenset({S.PENDING}),
+    S.PENDING: frozenset(),
+}
+
+
+class TransitionRefused(Exception):
+    """The booking was not in a state from which the transition is allowed."""
+
+    def __init__(self, booking_id: int, target: str, current: str | None) -> None:
+        super().__init__(f"booking {booking_id}: cannot become {target} from {current}")
+        self.booking_id = booking_id
+        self.target = target
+        self.current = current
+
+
+def effective_status(booking: Booking, now: datetime | None = None) -> str:
+    """What the booking is right now: a pending booking past its hold is expired."""
+    if booking.status == S.PENDING and booking.expires_at <= (now or timezone.now()):
+        return S.EXPIRED
+    return booking.status
+
+
+def transition(
+    booking: Booking, target: str, *, extra_condition: Q | None = None, **fields: object
+) -> None:
+    """Move ``booking`` to ``target`` (and set ``fields``) if, and only if, the database row is
+    in an allowed source state; otherwise raise :class:`TransitionRefused`. Updates the instance."""
+    sources = ALLOWED[target]
+    rows = Booking.objects.filter(pk=booking.pk, status__in=sources)
+    if extra_condition is not None:
+        rows = rows.filter(extra_condition)
+    if rows.update(status=target, **fields) != 1:
+        current = Booking.objects.filter(pk=booking.pk).values_list("status", flat=True).first()
+        raise TransitionRefused(booking.pk, target, current)
+    booking.status = target
+    for name, value in fields.items():
+        setattr(booking, name, value)

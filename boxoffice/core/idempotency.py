@@ -1,0 +1,114 @@
+"""``Idempotency-Key`` for unsafe requests: a retry replays the first response.
+
+- The same user, key and body within IDEMPOTENCY_TTL (24 hours): the stored response is
+  replayed with the header ``Idempotent-Replayed: true``; nothing acts twice.
+- The same key with a different method, path or body: 422, nothing done.
+- The same key while the first request is still running: 409, nothing done; retry later.
+- A first attempt that failed with a 5xx or an exception leaves no record, so a retry acts.
+Keys are per user, at most 255 characters; older than the TTL they are forgotten.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework import status
+from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from .errors import Conflict
+from .models import IdempotencyKey
+
+HEADER = "Idempotency-Key"
+IDEMPOTENCY_TTL = timedelta(hours=24)
+MAX_KEY_LENGTH = 255
+
+
+class KeyReused(APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = "This Idempotency-Key was already used with a different request."
+    default_code = "idempotency_key_reused"
+
+
+def _fingerprint(request: Request) -> str:
+    try:
+        body: Any = request.data
+        canonical = json.dumps(body, sort_keys=True, default=str)
+    except Exception:
+        canonical = request._request.body.decode("utf-8", "replace")
+    raw = f"{request.method} {request.path}\n{canonical}"
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _claim(user_id: int, key: str, fingerprint: str) -> IdempotencyKey | None:
+    """Insert the in-flight row; return the existing row instead if there is one."""
+    IdempotencyKey.objects.filter(
+        user_id=user_id, key=key, created_at__lt=timezone.now() - IDEMPOTENCY_TTL
+    ).delete()
+    try:
+        with transaction.atomic():
+            IdempotencyKey.objects.create(user_id=user_id, key=key, fingerprint=fingerprint)
+        return None
+    except IntegrityError:
+        return IdempotencyKey.objects.filter(user_id=user_id, key=key).first()
+
+
+def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
+    """Decorate an APIView/ViewSet method that handles an unsafe request."""
+
+    @functools.wraps(view_method)
+    def wrapper(self: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
+        key = request.headers.get(HEADER)
+        if key is None or not request.user.is_authenticated:
+            return view_method(self, request, *args, **kwargs)
+        key = key.strip()
+        if not key or len(key) > MAX_KEY_LENGTH:
+            raise ValidationError(
+                {"idempotency_key": [f"{HEADER} must be 1 to {MAX_KEY_LENGTH} characters."]}
+            )
+        fingerprint = _fingerprint(request)
+        existing = _claim(request.user.pk, key, fingerprint)
+        if existing is not None:
+            if existing.fingerprint != fingerprint:
+                raise KeyReused()
+            if existing.state == IdempotencyKey.State.IN_FLIGHT:
+                raise Conflict(
+                    "A request with this Idempotency-Key is still being processed; retry shortly.",
+                    code="idempotency_in_flight",
+                )
+            replay = Response(existing.response_body, status=existing.response_status)
+            replay["Idempotent-Replayed"] = "true"
+            return replay
+
+        rows = IdempotencyKey.objects.filter(user_id=request.user.pk, key=key)
+        try:
+            response = view_method(self, request, *args, **kwargs)
+        except APIException as exc:
+            if exc.status_code >= 500:
+                rows.delete()
+                raise
+            # Client errors are answers too: replay them rather than act on a retry.
+            response = self.handle_exception(exc)
+        except BaseException:
+            rows.delete()
+            raise
+        if response.status_code >= 500:
+            rows.delete()
+        else:
+            rows.update(
+                state=IdempotencyKey.State.DONE,
+                response_status=response.status_code,
+                response_body=json.loads(JSONRenderer().render(response.data) or b"null"),
+            )
+        return response
+
+    return wrapper
