@@ -23,14 +23,7 @@ $(BIN)/.installed: requirements.lock pyproject.toml
 venv: $(BIN)/.installed
 
 run: $(BIN)/.installed
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py createcachetable
-	$(BIN)/python manage.py seed_demo
-	@echo
-	@echo "  Swagger UI: http://$(HOST):$(PORT)/api/docs/   ReDoc: http://$(HOST):$(PORT)/api/redoc/"
-	@echo "  Admin site: http://$(HOST):$(PORT)/admin/      Logins: admin / boxoffice-admin, customer / boxoffice-customer"
-	@echo
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	HOST=$(HOST) PORT=$(PORT) scripts/dev-server.sh
 
 test: test-sqlite test-postgres
 

@@ -81,7 +81,10 @@ INSTALLED_APPS = [
     "boxoffice.catalog",
     "boxoffice.schedule",
     "boxoffice.booking",
+    "boxoffice.payments",
+    "boxoffice.notifications",
     "boxoffice.reports",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -245,6 +248,8 @@ REST_FRAMEWORK = {
 }
 
 DRF_STANDARDIZED_ERRORS = {
+    # Adds Django's SuspiciousOperation family (a body too large, ...) as 400s.
+    "EXCEPTION_HANDLER_CLASS": "boxoffice.core.errors.ExceptionHandler",
     "ALLOWED_ERROR_STATUS_CODES": ["400", "401", "403", "404", "405", "415", "429"],
 }
 
@@ -290,6 +295,8 @@ SPECTACULAR_SETTINGS = {
         {"name": "bookings", "description": "Seat maps, holds, bookings and cancellations"},
         {"name": "pricing", "description": "Price factors (admin)"},
         {"name": "reports", "description": "Occupancy and revenue (admin)"},
+        {"name": "payments", "description": "Stripe webhook intake"},
+        {"name": "checkin", "description": "Ticket check-in at the door (admin)"},
     ],
 }
 
@@ -364,6 +371,70 @@ PRICE_FACTORS = {
     "vip": Decimal("1.50"),
     "morning": Decimal("0.80"),
 }
+
+# --- Payments (Stripe) ------------------------------------------------------------------------
+# STRIPE_API_BASE points the official client at localstripe in development and tests; unset, it
+# talks to Stripe itself. The development keys are localstripe's: any sk_/pk_ string works there.
+
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", "sk_test_boxoffice_local" if DEBUG else "")
+STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", "pk_test_boxoffice_local" if DEBUG else "")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", "whsec_boxoffice_local" if DEBUG else "")
+STRIPE_API_BASE = env("STRIPE_API_BASE", "http://127.0.0.1:8420" if DEBUG else "")
+STRIPE_TIMEOUT_SECONDS = env_int("STRIPE_TIMEOUT_SECONDS", 10)
+# Events older than this (by their signed timestamp) are refused: replay protection.
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = env_int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300)
+
+# --- Tickets ----------------------------------------------------------------------------------
+
+TICKET_SIGNING_KEY = env("TICKET_SIGNING_KEY", SECRET_KEY)
+
+# --- Background tasks -------------------------------------------------------------------------
+# Django's tasks framework with django-tasks-db: enqueueing is an INSERT in the caller's
+# transaction, so a receipt is queued if and only if the confirmation commits.
+# Run the worker with `python manage.py db_worker`.
+
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+TASK_RETRY_LIMIT = env_int("TASK_RETRY_LIMIT", 8)
+TASK_RETRY_BASE_SECONDS = env_int("TASK_RETRY_BASE_SECONDS", 30)
+# A task RUNNING for longer than this is assumed to belong to a dead worker and is re-queued.
+TASK_STALE_SECONDS = env_int("TASK_STALE_SECONDS", 600)
+
+# --- Email ------------------------------------------------------------------------------------
+# EMAIL_URL=smtp://host:port (smtp+tls:// for STARTTLS, user:password@ for auth). Unset: the
+# console in DEBUG, and a refusal to start otherwise.
+
+EMAIL_URL = env("EMAIL_URL")
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "boxoffice <tickets@boxoffice.example>")
+
+
+def _mailers(url: str) -> dict:
+    from urllib.parse import unquote, urlsplit
+
+    if not url:
+        if not DEBUG:
+            raise ImproperlyConfigured("EMAIL_URL must be set when DJANGO_DEBUG=0")
+        return {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+    parts = urlsplit(url)
+    if parts.scheme not in {"smtp", "smtp+tls", "smtps"}:
+        raise ImproperlyConfigured(
+            f"EMAIL_URL must be smtp://, smtp+tls:// or smtps://, got {url!r}"
+        )
+    options: dict = {
+        "host": parts.hostname or "localhost",
+        "port": parts.port or (465 if parts.scheme == "smtps" else 25),
+        "timeout": 10,
+        "use_tls": parts.scheme == "smtp+tls",
+        "use_ssl": parts.scheme == "smtps",
+    }
+    if parts.username:
+        options["username"] = unquote(parts.username)
+        options["password"] = unquote(parts.password or "")
+    return {
+        "default": {"BACKEND": "django.core.mail.backends.smtp.EmailBackend", "OPTIONS": options}
+    }
+
+
+MAILERS = _mailers(EMAIL_URL)
 
 # --- Logging ----------------------------------------------------------------------------------
 

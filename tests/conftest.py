@@ -6,7 +6,7 @@ refuses to run on anything else, so they can never silently skip."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -47,6 +47,58 @@ def _database_is_what_we_asked_for(django_db_setup, django_db_blocker):  # type:
         assert vendor == "postgresql", (
             f"DATABASE_URL asks for PostgreSQL but the tests use {vendor}"
         )
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def localstripe() -> Iterator[str]:
+    """A real localstripe (Stripe emulator) on a free port, from scratch, for the whole session.
+    The official stripe client reaches it through STRIPE_API_BASE."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from django.conf import settings
+
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "localstripe", "--port", str(port), "--from-scratch"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/js.stripe.com/v3/", timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise RuntimeError("localstripe did not start") from None
+            time.sleep(0.1)
+    previous = settings.STRIPE_API_BASE
+    settings.STRIPE_API_BASE = base
+    try:
+        yield base
+    finally:
+        settings.STRIPE_API_BASE = previous
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(autouse=True)
+def _stripe_emulator(localstripe):  # type: ignore[no-untyped-def]
+    """Every test talks to the session's localstripe, never to Stripe."""
+    return localstripe
 
 
 @pytest.fixture(autouse=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import django_filters
+from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
@@ -102,11 +103,27 @@ class BookingSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(PaymentSerializer(allow_null=True))
     def get_payment(self, obj: Booking) -> dict | None:
-        return None  # reserved: the payments issue fills it in
+        """What the owner's client needs to pay, while the booking can still be paid."""
+        if states.effective_status(obj) != BookingStatus.PENDING or not obj.payment_client_secret:
+            return None
+        request = self.context.get("request")
+        if request is not None and request.user.pk != obj.user_id:
+            return None  # an admin looking at someone's booking does not get their secret
+        return {
+            "provider": "stripe",
+            "client_secret": obj.payment_client_secret,
+            "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+        }
 
     @extend_schema_field(TicketSerializer(many=True))
     def get_tickets(self, obj: Booking) -> list[dict]:
-        return []  # reserved: tickets are issued on confirmation (payments issue)
+        if obj.status != BookingStatus.CONFIRMED:
+            return []
+        return [
+            {"seat": seat.seat.label, "code": seat.ticket.code}
+            for seat in obj.seats.all()
+            if hasattr(seat, "ticket")
+        ]
 
 
 class HoldRequestSerializer(serializers.Serializer):
@@ -141,7 +158,7 @@ class BookingFilter(django_filters.FilterSet):
         return queryset.filter(status=value)
 
 
-_idem = OpenApiParameter(
+idempotency_parameter = OpenApiParameter(
     IDEMPOTENCY_HEADER,
     str,
     OpenApiParameter.HEADER,
@@ -175,7 +192,7 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         summary="Hold seats (all or nothing) and start a booking",
         request=HoldRequestSerializer,
         responses={201: BookingSerializer, 409: ErrorResponse409Serializer},
-        parameters=[_idem],
+        parameters=[idempotency_parameter],
     )
     @idempotent
     def create(self, request: Request) -> Response:
@@ -195,20 +212,20 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         except services.HoldError as exc:
             raise ValidationError({exc.field: [str(exc)]}) from exc
         booking = selectors.booking_list().get(pk=booking.pk)
-        return Response(BookingSerializer(booking).data, status=status.HTTP_201_CREATED)
+        return Response(self.get_serializer(booking).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="Cancel a booking (pending: release; paid and early enough: refund)",
         request=None,
         responses={200: BookingSerializer, 409: ErrorResponse409Serializer},
-        parameters=[_idem],
+        parameters=[idempotency_parameter],
     )
     @action(detail=True, methods=["post"])
     @idempotent
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         booking = services.cancel_booking(booking=self.get_object())
         booking = selectors.booking_list().get(pk=booking.pk)
-        return Response(BookingSerializer(booking).data)
+        return Response(self.get_serializer(booking).data)
 
 
 class SeatMapView(APIView):
@@ -277,3 +294,54 @@ class PricePolicyView(APIView):
         data.is_valid(raise_exception=True)
         policy = services.new_price_policy(by=request.user, **data.validated_data)
         return Response(PricePolicySerializer(policy).data, status=status.HTTP_201_CREATED)
+
+
+class CheckInRequestSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=64)
+
+
+class CheckInResponseSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    seat = serializers.CharField()
+    tier = serializers.CharField()
+    booking = serializers.IntegerField()
+    showtime = serializers.IntegerField()
+    movie = serializers.CharField()
+    starts_at = serializers.DateTimeField()
+    checked_in_at = serializers.DateTimeField()
+
+
+class CheckInView(APIView):
+    """Admit a ticket at the door: 200 the first time, 409 after; 404 for codes that are forged,
+    unknown or of a cancelled booking."""
+
+    openapi_tags = ["checkin"]
+
+    def get_permissions(self):  # type: ignore[no-untyped-def]
+        from boxoffice.accounts.permissions import IsAdmin
+
+        return [IsAdmin()]
+
+    @extend_schema(
+        summary="Check a ticket in (admin)",
+        request=CheckInRequestSerializer,
+        responses={200: CheckInResponseSerializer, 409: ErrorResponse409Serializer},
+    )
+    def post(self, request: Request) -> Response:
+        data = CheckInRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        ticket = services.check_in(code=data.validated_data["code"], by=request.user)
+        seat = ticket.booking_seat
+        showtime = Showtime.objects.select_related("movie").get(pk=seat.showtime_id)
+        return Response(
+            {
+                "code": ticket.code,
+                "seat": seat.seat.label,
+                "tier": seat.tier,
+                "booking": seat.booking_id,
+                "showtime": showtime.pk,
+                "movie": showtime.movie.title,
+                "starts_at": showtime.starts_at,
+                "checked_in_at": ticket.checked_in_at,
+            }
+        )

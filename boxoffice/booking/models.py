@@ -100,7 +100,10 @@ class Booking(models.Model):
     price_policy = models.ForeignKey(PricePolicy, on_delete=models.PROTECT, related_name="bookings")
     paid_amount = models.DecimalField(**MONEY, default=Decimal("0.00"))
     refunded_amount = models.DecimalField(**MONEY, default=Decimal("0.00"))
-    payment_intent_id = models.CharField(max_length=255, blank=True, default="")
+    payment_intent_id = models.CharField(max_length=255, blank=True, default="", db_index=True)
+    payment_client_secret = models.CharField(
+        max_length=255, blank=True, default="", help_text="Handed to the booking's owner to pay."
+    )
     created_at = models.DateTimeField(default=timezone.now)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
@@ -163,3 +166,24 @@ class BookingSeat(models.Model):
 
     def __str__(self) -> str:
         return f"Booking #{self.booking_id}, seat {self.seat_id}"
+
+
+class Ticket(models.Model):
+    """One admission: a seat of a confirmed booking. ``code`` carries its own signature (see
+    :mod:`boxoffice.booking.tickets`), so the door rejects a forged code without a lookup."""
+
+    booking_seat = models.OneToOneField(
+        BookingSeat, on_delete=models.CASCADE, related_name="ticket"
+    )
+    code = models.CharField(max_length=64, unique=True)
+    issued_at = models.DateTimeField(default=timezone.now)
+    checked_in_at = models.DateTimeField(null=True, blank=True)
+    checked_in_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.code

@@ -97,7 +97,7 @@ def booking_list() -> QuerySet[Booking]:
         .prefetch_related(
             Prefetch(
                 "seats",
-                queryset=BookingSeat.objects.select_related("seat").order_by(
+                queryset=BookingSeat.objects.select_related("seat", "ticket").order_by(
                     "seat__row_index", "seat__number"
                 ),
             )

@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from boxoffice.accounts.models import User
@@ -22,8 +22,8 @@ from boxoffice.catalog.models import Seat
 from boxoffice.core.errors import Conflict
 from boxoffice.schedule.models import Showtime, ShowtimeStatus
 
-from . import pricing, seatmap_cache, states
-from .models import Booking, BookingSeat, BookingStatus, PricePolicy
+from . import pricing, seatmap_cache, signals, states, tickets
+from .models import Booking, BookingSeat, BookingStatus, PricePolicy, Ticket
 
 S = BookingStatus
 
@@ -237,6 +237,9 @@ def cancel_booking(*, booking: Booking, now: datetime | None = None) -> Booking:
             ) from exc
         BookingSeat.objects.filter(booking=booking, is_live=True).update(is_live=False)
         seatmap_cache.invalidate_on_commit(booking.showtime_id)
+        signals.booking_cancelled.send(
+            sender=Booking, booking=booking, was_paid=booking.paid_amount > 0
+        )
     return booking
 
 
@@ -270,7 +273,9 @@ def confirm_booking(
             # Our own lapsed rows were just released too; claim every seat back.
             BookingSeat.objects.filter(booking=booking).update(is_live=True, hold_expires_at=None)
             states.transition(booking, S.CONFIRMED, confirmed_at=now, paid_amount=paid_amount)
+            _issue_tickets(booking, now=now)
             seatmap_cache.invalidate_on_commit(booking.showtime_id)
+            signals.booking_confirmed.send(sender=Booking, booking=booking)
     except IntegrityError:
         return ConfirmOutcome.SEATS_LOST
     except states.TransitionRefused as exc:
@@ -278,6 +283,89 @@ def confirm_booking(
             return ConfirmOutcome.ALREADY_CONFIRMED
         return ConfirmOutcome.NOT_CONFIRMABLE
     return ConfirmOutcome.CONFIRMED
+
+
+def release_unpayable_hold(*, booking: Booking) -> None:
+    """Give the seats of a just-made hold back because payment cannot start (the provider is
+    unreachable). No email, no refund: nothing was paid."""
+    now = timezone.now()
+    with transaction.atomic():
+        try:
+            states.transition(
+                booking, S.CANCELLED, cancelled_at=now, cancel_reason="payment_unavailable"
+            )
+        except states.TransitionRefused:
+            return
+        BookingSeat.objects.filter(booking=booking, is_live=True).update(is_live=False)
+        seatmap_cache.invalidate_on_commit(booking.showtime_id)
+
+
+def _issue_tickets(booking: Booking, *, now: datetime) -> None:
+    Ticket.objects.bulk_create(
+        Ticket(booking_seat=seat, code=tickets.new_code(), issued_at=now)
+        for seat in BookingSeat.objects.filter(booking=booking).order_by("seat_id")
+    )
+
+
+def cancel_unfulfillable(
+    *, booking: Booking, paid_amount: Decimal, now: datetime | None = None
+) -> bool:
+    """A payment arrived for a booking whose seats are gone (its hold lapsed and another buyer
+    took a seat). Record the money and cancel, so the refund follows (``booking_cancelled``
+    with ``was_paid``). Returns False when the booking had already moved on."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        try:
+            states.transition(
+                booking,
+                S.CANCELLED,
+                cancelled_at=now,
+                cancel_reason="seats_lost",
+                paid_amount=paid_amount,
+                extra_condition=Q(status__in=[S.PENDING, S.EXPIRED]),
+            )
+        except states.TransitionRefused:
+            return False
+        BookingSeat.objects.filter(booking=booking, is_live=True).update(is_live=False)
+        seatmap_cache.invalidate_on_commit(booking.showtime_id)
+        signals.booking_cancelled.send(sender=Booking, booking=booking, was_paid=paid_amount > 0)
+    return True
+
+
+def record_refund(*, booking: Booking, amount: Decimal) -> None:
+    """Add a refund that the payment provider has confirmed. The database refuses a total
+    refund above what was paid (booking_refund_not_above_paid)."""
+    Booking.objects.filter(pk=booking.pk).update(refunded_amount=F("refunded_amount") + amount)
+    booking.refresh_from_db(fields=["refunded_amount"])
+
+
+def check_in(*, code: str, by: User, now: datetime | None = None) -> Ticket:
+    """Admit the holder of ``code`` once. Raises NotFound for a forged, unknown or cancelled
+    code and Conflict (409) when the ticket was already used."""
+    from rest_framework.exceptions import NotFound
+
+    now = now or timezone.now()
+    if not tickets.is_authentic(code):
+        raise NotFound("No such ticket.", code="ticket_not_found")
+    ticket = (
+        Ticket.objects.select_related("booking_seat__booking", "booking_seat__seat")
+        .filter(code=code.strip().upper())
+        .first()
+    )
+    if ticket is None or ticket.booking_seat.booking.status != S.CONFIRMED:
+        raise NotFound("No such ticket.", code="ticket_not_found")
+    # The conditional update is what admits once, even when two doors scan at the same moment.
+    admitted = Ticket.objects.filter(pk=ticket.pk, checked_in_at__isnull=True).update(
+        checked_in_at=now, checked_in_by=by
+    )
+    if not admitted:
+        ticket.refresh_from_db(fields=["checked_in_at"])
+        raise Conflict(
+            f"This ticket was already checked in at {ticket.checked_in_at.isoformat()}.",
+            code="already_checked_in",
+        )
+    ticket.checked_in_at = now
+    return ticket
 
 
 def new_price_policy(*, by: User | None, **factors: object) -> PricePolicy:

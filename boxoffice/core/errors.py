@@ -6,6 +6,8 @@ standard ``{"type", "errors": [{"code", "detail", "attr"}]}`` shape.
 
 from __future__ import annotations
 
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from drf_standardized_errors.handler import ExceptionHandler as StandardizedExceptionHandler
 from drf_standardized_errors.openapi_serializers import ClientErrorEnum
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
@@ -18,6 +20,28 @@ class Conflict(APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The request conflicts with the current state of the resource."
     default_code = "conflict"
+
+
+class BadRequest(APIException):
+    """400 for a request Django itself refuses (a body above DATA_UPLOAD_MAX_MEMORY_SIZE, too
+    many fields): Django answers those with 400, and so do we, in the standard JSON shape."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "The request was refused."
+    default_code = "bad_request"
+
+
+class ExceptionHandler(StandardizedExceptionHandler):
+    """drf-standardized-errors' handler, plus Django's SuspiciousOperation family. DRF reads
+    the body lazily, inside the view, so those exceptions reach this handler, which would
+    otherwise call them a server error (500)."""
+
+    def convert_known_exceptions(self, exc: Exception) -> Exception:
+        if isinstance(exc, RequestDataTooBig):
+            return BadRequest("The request body is too large.", code="request_too_large")
+        if isinstance(exc, SuspiciousOperation):
+            return BadRequest()
+        return super().convert_known_exceptions(exc)
 
 
 class ServiceUnavailable(APIException):

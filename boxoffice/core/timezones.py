@@ -22,6 +22,10 @@ def local_date_q(day: date, *, timezones: Iterable[str], start_field: str, tz_fi
     ``tz_field``: one range per distinct time zone, OR-ed, so the database can use an index on
     the start column."""
     q = Q(pk__in=[])
+    if not date.min < day < date.max:
+        # The first and last days datetime can hold: their bounds in some zone (or in UTC, as
+        # the database stores them) would overflow, and nothing is scheduled then anyway.
+        return q
     for name in sorted(set(timezones)):
         start, end = local_day_bounds(day, zoneinfo.ZoneInfo(name))
         q |= Q(**{tz_field: name, f"{start_field}__gte": start, f"{start_field}__lt": end})

@@ -50,10 +50,12 @@ class ShowtimeSerializer(serializers.ModelSerializer):
         return int(available or 0)
 
     def create(self, validated_data):  # type: ignore[no-untyped-def]
-        return _call(services.create_showtime, **validated_data)
+        showtime = _call(services.create_showtime, **validated_data)
+        return selectors.showtime_list().get(pk=showtime.pk)  # with capacity and availability
 
     def update(self, instance, validated_data):  # type: ignore[no-untyped-def]
-        return _call(services.update_showtime, showtime=instance, **validated_data)
+        showtime = _call(services.update_showtime, showtime=instance, **validated_data)
+        return selectors.showtime_list().get(pk=showtime.pk)
 
 
 def _call(service, **kwargs):  # type: ignore[no-untyped-def]

@@ -1,0 +1,150 @@
+"""Stripe webhook intake, and the booking endpoints that involve payment."""
+
+from __future__ import annotations
+
+import logging
+
+import stripe
+from django.http import JsonResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from boxoffice.booking import selectors as booking_selectors
+from boxoffice.booking import services as booking_services
+from boxoffice.booking.api import (
+    BookingSerializer,
+    BookingViewSet,
+    HoldRequestSerializer,
+    idempotency_parameter,
+)
+from boxoffice.core.errors import ErrorResponse409Serializer
+from boxoffice.core.idempotency import idempotent
+from boxoffice.schedule.models import Showtime
+
+from . import gateway, services
+
+log = logging.getLogger(__name__)
+
+
+class CheckoutBookingViewSet(BookingViewSet):
+    """The booking endpoints with payment: creating a booking opens a Stripe PaymentIntent,
+    cancelling a paid one refunds it."""
+
+    @extend_schema(
+        summary="Hold seats (all or nothing) and start paying",
+        request=HoldRequestSerializer,
+        responses={
+            201: BookingSerializer,
+            409: ErrorResponse409Serializer,
+            503: OpenApiResponse(description="Payments unavailable; no seats were held."),
+        },
+        parameters=[idempotency_parameter],
+    )
+    @idempotent
+    def create(self, request: Request) -> Response:
+        data = HoldRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        showtime = (
+            Showtime.objects.select_related("screen__theater")
+            .filter(pk=data.validated_data["showtime"])
+            .first()
+        )
+        if showtime is None:
+            raise ValidationError({"showtime": ["No such showtime."]})
+        try:
+            booking = services.checkout(
+                user=request.user, showtime=showtime, seat_ids=data.validated_data["seats"]
+            )
+        except booking_services.HoldError as exc:
+            raise ValidationError({exc.field: [str(exc)]}) from exc
+        booking = booking_selectors.booking_list().get(pk=booking.pk)
+        return Response(
+            self.get_serializer(booking).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(
+        summary="Cancel a booking (pending: release; paid and early enough: refund)",
+        request=None,
+        responses={200: BookingSerializer, 409: ErrorResponse409Serializer},
+        parameters=[idempotency_parameter],
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        booking = booking_services.cancel_booking(booking=self.get_object())
+        if booking.paid_amount > 0:
+            # The refund task is already queued with the cancellation; trying now as well means
+            # the answer usually shows the money back. The task finds nothing left to do.
+            try:
+                services.refund_booking(booking_id=booking.pk, reason=booking.cancel_reason)
+            except (gateway.GatewayUnavailable, stripe.StripeError):
+                log.warning("refund of booking %s deferred to the worker", booking.pk)
+        booking = booking_selectors.booking_list().get(pk=booking.pk)
+        return Response(self.get_serializer(booking).data)
+
+
+class StripeWebhookView(APIView):
+    """Stripe's event intake. The signature is checked over the raw body; a bad or missing one
+    is a 400 that changes nothing. Each event acts once (the ledger); replays answer 200."""
+
+    openapi_tags = ["payments"]
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes: list = []  # Stripe's deliveries are authenticated by their signature
+
+    @extend_schema(
+        summary="Stripe webhook (signed by Stripe; not for clients)",
+        request={"application/json": OpenApiTypes.OBJECT},
+        parameters=[
+            OpenApiParameter("Stripe-Signature", str, OpenApiParameter.HEADER, required=True)
+        ],
+        responses={
+            200: OpenApiResponse(description="Accepted (or a replay, acknowledged and ignored)."),
+            400: OpenApiResponse(description="Missing or invalid signature; nothing changed."),
+            503: OpenApiResponse(description="Stripe could not be reached to verify; retry."),
+        },
+    )
+    def post(self, request: Request) -> JsonResponse:
+        signature = request.headers.get("Stripe-Signature", "")
+        try:
+            event = gateway.construct_event(request._request.body, signature)
+        except (ValueError, stripe.SignatureVerificationError):
+            return JsonResponse(
+                {
+                    "type": "client_error",
+                    "errors": [
+                        {
+                            "code": "invalid_signature",
+                            "detail": "The Stripe-Signature header does not verify.",
+                            "attr": None,
+                        }
+                    ],
+                },
+                status=400,
+            )
+        try:
+            outcome = services.handle_event(event)
+        except gateway.GatewayUnavailable:
+            # Not recorded: Stripe retries the delivery, and reconciliation catches it too.
+            return JsonResponse(
+                {
+                    "type": "server_error",
+                    "errors": [
+                        {
+                            "code": "payments_unavailable",
+                            "detail": "Could not verify the payment with Stripe; retry later.",
+                            "attr": None,
+                        }
+                    ],
+                },
+                status=503,
+            )
+        return JsonResponse({"received": True, "outcome": outcome})

@@ -1,0 +1,31 @@
+"""Payment work done by the background worker."""
+
+from __future__ import annotations
+
+import logging
+
+import stripe
+from django.tasks import task
+
+from boxoffice.core.tasks import retry_later
+
+from . import gateway, services
+
+log = logging.getLogger(__name__)
+
+
+@task()
+def refund_booking_task(*, booking_id: int, reason: str, attempt: int = 0) -> str:
+    """Refund a cancelled booking's payment; retried with backoff while Stripe is unavailable."""
+    try:
+        amount = services.refund_booking(booking_id=booking_id, reason=reason)
+    except (gateway.GatewayUnavailable, stripe.StripeError) as exc:
+        log.warning("refund of booking %s failed (attempt %d): %s", booking_id, attempt + 1, exc)
+        retry_later(refund_booking_task, attempt=attempt, booking_id=booking_id, reason=reason)
+        return "retrying"
+    return f"refunded {amount}"
+
+
+@task()
+def reconcile_payments_task() -> dict[str, int]:
+    return services.reconcile()
