@@ -8,6 +8,7 @@ from rest_framework.routers import DefaultRouter
 from boxoffice.accounts.api import UserViewSet, auth_urls
 from boxoffice.booking.api import CheckInView, PricePolicyView, SeatMapView
 from boxoffice.catalog.api import GenreViewSet, MovieViewSet, ScreenViewSet, TheaterViewSet
+from boxoffice.core import health
 from boxoffice.payments.api import CheckoutBookingViewSet, StripeWebhookView
 from boxoffice.reports.api import RevenueReportView, ShowtimeReportView
 from boxoffice.schedule.api import MovieShowtimesView, ShowtimeViewSet
@@ -41,6 +42,8 @@ api_v1 = [
 
 urlpatterns = [
     path("api/v1/", include(api_v1)),
+    path("api/health/live", health.live, name="health-live"),
+    path("api/health/ready", health.ready, name="health-ready"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path(

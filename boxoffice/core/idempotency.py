@@ -3,7 +3,8 @@
 - The same user, key and body within IDEMPOTENCY_TTL (24 hours): the stored response is
   replayed with the header ``Idempotent-Replayed: true``; nothing acts twice.
 - The same key with a different method, path or body: 422, nothing done.
-- The same key while the first request is still running: 409, nothing done; retry later.
+- The same key while the first request is still running: 409, nothing done; retry later
+  (a first request that has not finished after 60 seconds is taken to have died).
 - A first attempt that failed with a 5xx or an exception leaves no record, so a retry acts.
 Keys are per user, at most 255 characters; older than the TTL they are forgotten.
 """
@@ -18,6 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from rest_framework import status
 from rest_framework.exceptions import APIException, ValidationError
@@ -30,6 +32,8 @@ from .models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
 IDEMPOTENCY_TTL = timedelta(hours=24)
+# A request still "in flight" after this long died with its process; a retry may take over.
+IN_FLIGHT_TIMEOUT = timedelta(seconds=60)
 MAX_KEY_LENGTH = 255
 
 
@@ -50,9 +54,12 @@ def _fingerprint(request: Request) -> str:
 
 
 def _claim(user_id: int, key: str, fingerprint: str) -> IdempotencyKey | None:
-    """Insert the in-flight row; return the existing row instead if there is one."""
-    IdempotencyKey.objects.filter(
-        user_id=user_id, key=key, created_at__lt=timezone.now() - IDEMPOTENCY_TTL
+    """Insert the in-flight row; return the existing row instead if there is one. Rows past
+    the TTL, and in-flight rows abandoned by a crashed process, are cleared first."""
+    now = timezone.now()
+    IdempotencyKey.objects.filter(user_id=user_id, key=key).filter(
+        Q(created_at__lt=now - IDEMPOTENCY_TTL)
+        | Q(state=IdempotencyKey.State.IN_FLIGHT, created_at__lt=now - IN_FLIGHT_TIMEOUT)
     ).delete()
     try:
         with transaction.atomic():

@@ -1,0 +1,25 @@
+"""gunicorn settings for boxoffice: `gunicorn -c deploy/gunicorn.conf.py config.wsgi:application`.
+
+Web processes are stateless: every guarantee lives in PostgreSQL, so run as many processes
+and hosts as the load needs. Each process keeps persistent database connections
+(DB_CONN_MAX_AGE); size PostgreSQL's max_connections for workers x threads x hosts.
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+worker_class = "gthread" if threads > 1 else "sync"
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+graceful_timeout = 30
+keepalive = 5
+# Recycle workers now and then so slow leaks cannot accumulate.
+max_requests = 5000
+max_requests_jitter = 500
+# Trust X-Forwarded-* only from the proxy in front (set FORWARDED_ALLOW_IPS to its address).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+accesslog = "-"
+errorlog = "-"
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(L)ss rid=%({x-request-id}o)s'
