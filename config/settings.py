@@ -249,6 +249,11 @@ REST_FRAMEWORK = {
 }
 
 DRF_STANDARDIZED_ERRORS = {
+    # One generic 400 shape: codes also come from services and filters, not only serializers.
+    "ERROR_SCHEMAS": {
+        "400": "boxoffice.core.errors.ErrorResponse400Serializer",
+        "401": "boxoffice.core.errors.ErrorResponse401Serializer",
+    },
     # Adds Django's SuspiciousOperation family (a body too large, ...) as 400s.
     "EXCEPTION_HANDLER_CLASS": "boxoffice.core.errors.ExceptionHandler",
     "ALLOWED_ERROR_STATUS_CODES": ["400", "401", "403", "404", "405", "415", "429"],
@@ -274,7 +279,7 @@ SPECTACULAR_SETTINGS = {
         "ValidationErrorEnum": "drf_standardized_errors.openapi_serializers.ValidationErrorEnum.choices",
         "ClientErrorEnum": "drf_standardized_errors.openapi_serializers.ClientErrorEnum.choices",
         "ServerErrorEnum": "drf_standardized_errors.openapi_serializers.ServerErrorEnum.choices",
-        "ErrorCode401Enum": "drf_standardized_errors.openapi_serializers.ErrorCode401Enum.choices",
+        "ErrorCode401Enum": "boxoffice.core.errors.Error401Code.choices",
         "ErrorCode403Enum": "drf_standardized_errors.openapi_serializers.ErrorCode403Enum.choices",
         "ErrorCode404Enum": "drf_standardized_errors.openapi_serializers.ErrorCode404Enum.choices",
         "ErrorCode405Enum": "drf_standardized_errors.openapi_serializers.ErrorCode405Enum.choices",

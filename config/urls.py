@@ -57,3 +57,6 @@ urlpatterns = [
 
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+handler404 = "boxoffice.core.views.json_not_found"
+handler500 = "boxoffice.core.views.json_server_error"

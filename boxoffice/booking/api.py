@@ -243,7 +243,16 @@ class SeatMapView(APIView):
         return HttpResponse(selectors.seat_map_json(showtime), content_type="application/json")
 
 
+@extend_schema_field({"type": "string", "pattern": r"^\d{2}:\d{2}(:\d{2})?$", "example": "12:00"})
+class LocalTimeField(serializers.TimeField):
+    """A wall-clock time without an offset (``HH:MM[:SS]``), in each theater's own zone."""
+
+
 class PricePolicySerializer(serializers.ModelSerializer):
+    morning_ends_at = LocalTimeField(
+        required=False, help_text="Shows starting before this local time get the morning factor."
+    )
+
     class Meta:
         from .models import PricePolicy
 

@@ -43,7 +43,12 @@ def invalidate(showtime_id: int) -> None:
 
 def invalidate_on_commit(showtime_id: int) -> None:
     """Invalidate now, for reads inside this transaction, and again after the commit, because a
-    reader may have re-cached the pre-commit state in between."""
+    reader may have re-cached the pre-commit state in between.
+
+    Call it as the *last* write of the transaction. With the database cache backend the
+    immediate ``cache.set`` updates (and locks) the show's token row until the commit: taken
+    before the seat rows, it made two buyers of one show wait for each other's seat and token
+    (a deadlock, 500). Taken last, whoever holds it only has to commit."""
     invalidate(showtime_id)
     transaction.on_commit(lambda: invalidate(showtime_id))
 

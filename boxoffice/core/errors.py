@@ -7,6 +7,7 @@ standard ``{"type", "errors": [{"code", "detail", "attr"}]}`` shape.
 from __future__ import annotations
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import models
 from drf_standardized_errors.handler import ExceptionHandler as StandardizedExceptionHandler
 from drf_standardized_errors.openapi_serializers import ClientErrorEnum
 from rest_framework import serializers, status
@@ -48,6 +49,40 @@ class ServiceUnavailable(APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "A service we depend on is unavailable; try again shortly."
     default_code = "service_unavailable"
+
+
+class Error401Code(models.TextChoices):
+    AUTHENTICATION_FAILED = "authentication_failed", "Authentication failed"
+    NOT_AUTHENTICATED = "not_authenticated", "Not authenticated"
+    TOKEN_NOT_VALID = "token_not_valid", "Token not valid (expired, tampered or blacklisted)"
+    INVALID_CREDENTIALS = "invalid_credentials", "Wrong username or password"
+
+
+class _Error401Serializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=Error401Code.choices)
+    detail = serializers.CharField()
+    attr = serializers.CharField(allow_null=True)
+
+
+class ErrorResponse401Serializer(serializers.Serializer):
+    """The body of a 401 response."""
+
+    type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
+    errors = _Error401Serializer(many=True)
+
+
+class _ValidationErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Machine-readable, e.g. required, invalid, max_length.")
+    detail = serializers.CharField()
+    attr = serializers.CharField(allow_null=True, help_text="The input at fault, if any.")
+
+
+class ErrorResponse400Serializer(serializers.Serializer):
+    """The body of a 400 response: invalid input (``validation_error``) or a request that could
+    not be read (``client_error``: malformed JSON, a body too large)."""
+
+    type = serializers.ChoiceField(choices=["validation_error", "client_error"])
+    errors = _ValidationErrorSerializer(many=True)
 
 
 class _Error409Serializer(serializers.Serializer):

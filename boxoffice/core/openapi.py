@@ -12,3 +12,36 @@ class AutoSchema(StandardizedErrorsAutoSchema):
         if tags:
             return list(tags)
         return super().get_tags()
+
+    # Any request may carry a bad or expired token (401), and any cookie-authenticated write may
+    # fail the CSRF check (403), whatever the view's own permissions: document both everywhere.
+    def _should_add_http401_error_response(self) -> bool:
+        return True
+
+    def _should_add_http403_error_response(self) -> bool:
+        return True
+
+    def get_auth(self) -> list[dict]:
+        """Mark operations anonymous users may call with an empty requirement (``{}``), so
+        clients and fuzzers know that authentication is optional there."""
+        auths = super().get_auth()
+        if {} not in auths and self._allows_anonymous():
+            auths.append({})
+        return auths
+
+    def _allows_anonymous(self) -> bool:
+        from rest_framework.permissions import SAFE_METHODS, AllowAny, IsAuthenticatedOrReadOnly
+
+        from boxoffice.accounts.permissions import IsAdminOrReadOnly
+
+        permissions = self.view.get_permissions()
+        if not permissions:
+            return True
+        for permission in permissions:
+            if isinstance(permission, AllowAny):
+                continue
+            read_only = isinstance(permission, (IsAdminOrReadOnly, IsAuthenticatedOrReadOnly))
+            if read_only and self.method in SAFE_METHODS:
+                continue
+            return False
+        return True

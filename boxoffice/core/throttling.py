@@ -6,6 +6,8 @@ throttle is built rather than when this module is imported, so tests and operato
 
 from __future__ import annotations
 
+import hashlib
+
 from django.conf import settings
 from rest_framework import throttling
 
@@ -44,7 +46,9 @@ class LoginUsernameThrottle(_SettingsRateMixin, throttling.SimpleRateThrottle):
         username = request.data.get("username") if hasattr(request.data, "get") else None
         if not isinstance(username, str) or not username:
             return None
-        return self.cache_format % {"scope": self.scope, "ident": username.strip().lower()[:150]}
+        # Hashed: a username may hold any character, a cache key should not.
+        ident = hashlib.sha256(username.strip().lower().encode()).hexdigest()
+        return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
 LOGIN_THROTTLES = [LoginIPThrottle, LoginUsernameThrottle]

@@ -18,3 +18,29 @@ class ProtectedDestroyMixin:
             instance.delete()
         except (ProtectedError, RestrictedError) as exc:
             raise Conflict(self.protected_message, code="protected") from exc
+
+
+def json_not_found(request, exception=None):  # type: ignore[no-untyped-def]
+    """404 for URLs that match no route, in the API's error shape (Django's default is HTML)."""
+    from django.http import JsonResponse
+
+    return JsonResponse(
+        {
+            "type": "client_error",
+            "errors": [{"code": "not_found", "detail": "Not found.", "attr": None}],
+        },
+        status=404,
+    )
+
+
+def json_server_error(request):  # type: ignore[no-untyped-def]
+    """500 in the API's error shape. Always a bug: the details are in the log, not the answer."""
+    from django.http import JsonResponse
+
+    return JsonResponse(
+        {
+            "type": "server_error",
+            "errors": [{"code": "error", "detail": "A server error occurred.", "attr": None}],
+        },
+        status=500,
+    )

@@ -94,8 +94,9 @@ def handle_event(event: dict) -> str:
         elif event["type"] in HANDLED:
             # The booking stays pending until its hold lapses: the customer may pay again.
             outcome = "recorded"
-    except gateway.GatewayUnavailable:
-        # Forget the event so Stripe's retry (or reconciliation) can settle it later.
+    except Exception:
+        # Forget the event so Stripe's retry (or reconciliation) can settle it later; a row
+        # left behind would turn that retry into a "duplicate" and the event would be lost.
         StripeEvent.objects.filter(pk=ledger.pk).delete()
         raise
     StripeEvent.objects.filter(pk=ledger.pk).update(outcome=outcome)
@@ -110,7 +111,15 @@ def settle_payment_intent(intent_id: str) -> str:
     the same transaction), or, when its seats were lost after the hold lapsed or it was already
     cancelled, the payment is recorded and refunded in full.
     """
-    intent = gateway.retrieve_payment_intent(intent_id)
+    if not intent_id:
+        return "mismatch:intent"
+    try:
+        intent = gateway.retrieve_payment_intent(intent_id)
+    except stripe.InvalidRequestError:
+        # Stripe does not know this intent (another account's, a deleted test object): no
+        # retry can change that, so it is logged and refused rather than answered with a 500.
+        log.error("payment %s is unknown to Stripe", intent_id)
+        return "mismatch:unknown_intent"
     if intent.status != "succeeded":
         return f"not_succeeded:{intent.status}"
     booking = (

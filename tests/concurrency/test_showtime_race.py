@@ -1,0 +1,195 @@
+"""Admins racing overlapping shows onto one screen: exactly one wins, whatever the timing.
+
+Real threads, each with its own database connection and its own API client, released together
+by a barrier, so the overlap check and the insert really interleave. On PostgreSQL the exclusion
+constraint decides; on SQLite the write lock taken when the transaction begins serialises the
+check and the insert.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import requests
+from django.db import connection
+
+from boxoffice.schedule.models import Showtime, ShowtimeStatus
+from tests.conftest import bearer, future
+
+THREADS = 12
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def race(admin_user, movie, screen, *, shift_minutes: int) -> list[int]:  # type: ignore[no-untyped-def]
+    """Start THREADS admins POSTing overlapping shows at once; return their status codes."""
+    base = future(days=3, hour=18)
+    barrier = threading.Barrier(THREADS)
+    statuses: list[int] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def worker(index: int) -> None:
+        try:
+            client = bearer(admin_user)
+            payload = {
+                "movie": movie.id,
+                "screen": screen.id,
+                "starts_at": (base + timedelta(minutes=index * shift_minutes)).isoformat(),
+                "base_price": "10.00",
+            }
+            barrier.wait(timeout=30)
+            response = client.post("/api/v1/showtimes/", payload, format="json")
+            with lock:
+                statuses.append(response.status_code)
+        except BaseException as exc:  # a 500 re-raised by the test client lands here
+            with lock:
+                errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "a client hung"
+    assert errors == [], errors
+    return statuses
+
+
+def assert_exactly_one_winner(statuses: list[int], screen) -> None:  # type: ignore[no-untyped-def]
+    assert len(statuses) == THREADS
+    assert statuses.count(201) == 1, statuses
+    assert all(code in (400, 409) for code in statuses if code != 201), statuses
+    assert not [code for code in statuses if code >= 500]
+    assert Showtime.objects.filter(screen=screen, status=ShowtimeStatus.SCHEDULED).count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("shift_minutes", [0, 7], ids=["same-start", "shifted-starts"])
+def test_racing_admins_cannot_double_book_a_screen_on_postgres(
+    admin_user, movie, screen, shift_minutes
+):
+    statuses = race(admin_user, movie, screen, shift_minutes=shift_minutes)
+    assert_exactly_one_winner(statuses, screen)
+
+
+# --- SQLite, the embedded default --------------------------------------------------------------
+# pytest-django's SQLite test database lives in shared-cache memory, where concurrent writers fail
+# at once with "database table is locked" instead of waiting: nothing like the file database that
+# `make run` serves. So this race runs against a real server: gunicorn with several worker
+# processes over a fresh SQLite file, and real HTTP clients.
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+SETUP = """
+from rest_framework_simplejwt.tokens import RefreshToken
+from boxoffice.accounts.models import Role, User
+from boxoffice.catalog.models import Movie, Screen, Theater
+from boxoffice.catalog.services import generate_seat_grid
+admin = User.objects.create_user("racer", "racer@example.com", "x", role=Role.ADMIN)
+theater = Theater.objects.create(name="Odeon", timezone="Europe/Berlin")
+screen = Screen.objects.create(theater=theater, name="Screen 1")
+generate_seat_grid(screen=screen, rows=2, seats_per_row=2)
+movie = Movie.objects.create(title="Metropolis", duration_minutes=120)
+print(movie.id, screen.id, RefreshToken.for_user(admin).access_token)
+"""
+
+
+@pytest.fixture
+def sqlite_server(tmp_path: Path):  # type: ignore[no-untyped-def]
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CACHE_URL")}
+    env.update(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'race.sqlite3'}",
+        DJANGO_DEBUG="1",
+        MEDIA_ROOT=str(tmp_path / "media"),
+        PYTHONWARNINGS="ignore",
+    )
+
+    def manage(*args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=180, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    manage("migrate", "--noinput")
+    manage("createcachetable")
+    movie_id, screen_id, token = manage("shell", "-c", SETUP).split()[-3:]
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("gunicorn")),
+            "config.wsgi:application",
+            "--workers", "4",
+            "--bind", f"127.0.0.1:{port}",
+            "--log-level", "warning",
+        ],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(f"{base}/api/v1/genres/", timeout=5).close()
+                break
+            except (requests.ConnectionError, requests.Timeout):
+                assert server.poll() is None, "gunicorn exited"
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.1)
+        yield {"base": base, "movie": int(movie_id), "screen": int(screen_id), "token": token}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.mark.parametrize("shift_minutes", [0, 7], ids=["same-start", "shifted-starts"])
+def test_racing_admins_cannot_double_book_a_screen_on_sqlite(sqlite_server, shift_minutes):
+    srv = sqlite_server
+    base = future(days=3, hour=18)
+    barrier = threading.Barrier(THREADS)
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def worker(index: int) -> None:
+        with requests.Session() as session:
+            session.headers["Authorization"] = f"Bearer {srv['token']}"
+            payload = {
+                "movie": srv["movie"],
+                "screen": srv["screen"],
+                "starts_at": (base + timedelta(minutes=index * shift_minutes)).isoformat(),
+                "base_price": "10.00",
+            }
+            barrier.wait(timeout=30)
+            response = session.post(f"{srv['base']}/api/v1/showtimes/", json=payload, timeout=60)
+            with lock:
+                statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(statuses) == THREADS, statuses
+    assert statuses.count(201) == 1, statuses
+    assert all(code in (400, 409) for code in statuses if code != 201), statuses
+    listed = requests.get(
+        f"{srv['base']}/api/v1/showtimes/?screen={srv['screen']}", timeout=10
+    ).json()
+    assert listed["count"] == 1
