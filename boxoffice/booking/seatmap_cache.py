@@ -42,14 +42,13 @@ def invalidate(showtime_id: int) -> None:
 
 
 def invalidate_on_commit(showtime_id: int) -> None:
-    """Invalidate now, for reads inside this transaction, and again after the commit, because a
-    reader may have re-cached the pre-commit state in between.
+    """Replace the show's token once the current transaction commits.
 
-    Call it as the *last* write of the transaction. With the database cache backend the
-    immediate ``cache.set`` updates (and locks) the show's token row until the commit: taken
-    before the seat rows, it made two buyers of one show wait for each other's seat and token
-    (a deadlock, 500). Taken last, whoever holds it only has to commit."""
-    invalidate(showtime_id)
+    Writers call :func:`invalidate` *before* their transaction as well (so reads later in the
+    same transaction, and in tests that never commit, see the change) and this inside it (so a
+    reader that re-cached the old state meanwhile is made stale). Neither runs inside the
+    transaction's locks: with the database cache, a token write inside the transaction would
+    lock the token row until commit and make every buyer of the show queue on it."""
     transaction.on_commit(lambda: invalidate(showtime_id))
 
 

@@ -83,6 +83,21 @@ def _release_lapsed(*, showtime_id: int, seat_ids: Sequence[int], now: datetime)
         BookingSeat.objects.filter(pk__in=lapsed).update(is_live=False)
 
 
+def _lock_seats_of(booking_ids: Sequence[int]) -> None:
+    """Lock the bookings' seat rows in seat order before touching the bookings themselves.
+
+    Lock order, everywhere: seat rows (ascending seat id), then booking rows. Buyers lock seats
+    in that order (:func:`_release_lapsed`, the INSERT), confirmations claim seats before they
+    move the booking; cancellations and the tidy-up follow the same order, so no two of these
+    can wait on each other in a cycle."""
+    list(
+        BookingSeat.objects.filter(booking_id__in=booking_ids)
+        .order_by("seat_id", "id")
+        .select_for_update()
+        .values_list("pk", flat=True)
+    )
+
+
 def expire_bookings(*, booking_ids: set[int] | None = None, now: datetime | None = None) -> int:
     """Mark lapsed pending bookings expired and free their seats. Safe to run at any time and
     from any process: only rows still pending past their expiry are touched."""
@@ -93,20 +108,24 @@ def expire_bookings(*, booking_ids: set[int] | None = None, now: datetime | None
     ids = list(lapsed.values_list("pk", flat=True))
     if not ids:
         return 0
-    # The same conditional update as states.transition, for many rows at once.
-    expired = Booking.objects.filter(
-        pk__in=ids, status__in=states.ALLOWED[S.EXPIRED], expires_at__lte=now
-    ).update(status=S.EXPIRED)
     showtime_ids = set(
         BookingSeat.objects.filter(booking_id__in=ids, is_live=True).values_list(
             "showtime_id", flat=True
         )
     )
-    BookingSeat.objects.filter(booking_id__in=ids, is_live=True, hold_expires_at__lte=now).update(
-        is_live=False
-    )
     for showtime_id in sorted(showtime_ids):
-        seatmap_cache.invalidate_on_commit(showtime_id)
+        seatmap_cache.invalidate(showtime_id)
+    with transaction.atomic():
+        _lock_seats_of(ids)
+        # The same conditional update as states.transition, for many rows at once.
+        expired = Booking.objects.filter(
+            pk__in=ids, status__in=states.ALLOWED[S.EXPIRED], expires_at__lte=now
+        ).update(status=S.EXPIRED)
+        BookingSeat.objects.filter(
+            booking_id__in=ids, is_live=True, hold_expires_at__lte=now
+        ).update(is_live=False)
+        for showtime_id in sorted(showtime_ids):
+            seatmap_cache.invalidate_on_commit(showtime_id)
     return expired
 
 
@@ -163,6 +182,7 @@ def create_hold(*, user: User, showtime: Showtime, seat_ids: Sequence[int]) -> B
         for seat in seats
     }
     expires_at = now + timedelta(seconds=settings.BOOKING_HOLD_SECONDS)
+    seatmap_cache.invalidate(showtime.pk)
     try:
         with transaction.atomic():
             _release_lapsed(showtime_id=showtime.pk, seat_ids=list(by_id), now=now)
@@ -225,7 +245,9 @@ def cancel_booking(*, booking: Booking, now: datetime | None = None) -> Booking:
                 "minutes before the show.",
                 code="cancellation_closed",
             )
+    seatmap_cache.invalidate(booking.showtime_id)
     with transaction.atomic():
+        _lock_seats_of([booking.pk])
         condition = Q(status=S.CONFIRMED) | Q(expires_at__gt=now)
         try:
             states.transition(
@@ -272,6 +294,7 @@ def confirm_booking(
     if booking.status == S.CANCELLED:
         return ConfirmOutcome.NOT_CONFIRMABLE
     seat_ids = list(booking.seats.values_list("seat_id", flat=True))
+    seatmap_cache.invalidate(booking.showtime_id)
     try:
         with transaction.atomic():
             _release_lapsed(showtime_id=booking.showtime_id, seat_ids=seat_ids, now=now)
@@ -294,7 +317,9 @@ def release_unpayable_hold(*, booking: Booking) -> None:
     """Give the seats of a just-made hold back because payment cannot start (the provider is
     unreachable). No email, no refund: nothing was paid."""
     now = timezone.now()
+    seatmap_cache.invalidate(booking.showtime_id)
     with transaction.atomic():
+        _lock_seats_of([booking.pk])
         try:
             states.transition(
                 booking, S.CANCELLED, cancelled_at=now, cancel_reason="payment_unavailable"
@@ -319,7 +344,9 @@ def cancel_unfulfillable(
     took a seat). Record the money and cancel, so the refund follows (``booking_cancelled``
     with ``was_paid``). Returns False when the booking had already moved on."""
     now = now or timezone.now()
+    seatmap_cache.invalidate(booking.showtime_id)
     with transaction.atomic():
+        _lock_seats_of([booking.pk])
         try:
             states.transition(
                 booking,

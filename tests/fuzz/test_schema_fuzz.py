@@ -11,6 +11,8 @@ import json
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, settings
@@ -36,6 +38,20 @@ def _live_schema() -> dict:
 
 schema = schemathesis.openapi.from_dict(_live_schema())
 schema.app = application  # requests go to the WSGI app in-process
+
+
+@pytest.fixture(autouse=True)
+def _keep_test_connection():  # type: ignore[no-untyped-def]
+    """Requests go straight to the WSGI app, whose request signals would close the test's
+    database connection (it is inside the test transaction); Django's own test client
+    disconnects them the same way."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 @pytest.fixture(autouse=True)

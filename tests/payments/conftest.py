@@ -83,3 +83,22 @@ def wait_for(predicate: Callable[[], bool], *, timeout: float = 15.0) -> None:
 
 def booking_status(booking_id: int) -> str:
     return Booking.objects.values_list("status", flat=True).get(pk=booking_id)
+
+
+@pytest.fixture
+def no_webhook(localstripe, settings) -> None:  # type: ignore[no-untyped-def]
+    """Make localstripe's deliveries go nowhere, as if every webhook were lost. localstripe has
+    no way to unregister one, so our id is pointed at a closed port instead (an earlier test may
+    have registered it). localstripe never retries a failed delivery; real Stripe retries for
+    up to three days, which is what reconciliation stands in for here."""
+    from tests.conftest import _free_port
+
+    response = requests.post(
+        f"{localstripe}/_config/webhooks/boxoffice",
+        data={
+            "url": f"http://127.0.0.1:{_free_port()}/lost/",
+            "secret": settings.STRIPE_WEBHOOK_SECRET,
+        },
+        timeout=5,
+    )
+    response.raise_for_status()

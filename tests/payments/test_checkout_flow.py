@@ -5,13 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-import requests
 
 from boxoffice.booking.models import Booking, Ticket
 from boxoffice.payments import gateway
 from boxoffice.payments.models import StripeEvent
 
 from .conftest import booking_status, run_worker, wait_for
+from .helpers import localstripe_refunds
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -114,14 +114,9 @@ def test_cancel_confirmed_booking_refunds_through_stripe(
     body = response.json()
     assert body["status"] == "cancelled"
     assert body["refunded_amount"] == "30.00"
-    refunds = requests.get(
-        f"{localstripe}/v1/refunds", headers={"Authorization": "Bearer sk_test_x"}, timeout=5
-    ).json()["data"]
-    mine = [r for r in refunds if r["payment_intent"] == intent_id]
+    # localstripe lists 10 objects a page, oldest first: page through them all.
+    mine = localstripe_refunds(localstripe, intent_id)
     assert [r["amount"] for r in mine] == [3000]
     run_worker()  # the queued refund task finds nothing left to refund
     assert Booking.objects.get(pk=booking["id"]).refunded_amount == Decimal("30.00")
-    refunds = requests.get(
-        f"{localstripe}/v1/refunds", headers={"Authorization": "Bearer sk_test_x"}, timeout=5
-    ).json()["data"]
-    assert len([r for r in refunds if r["payment_intent"] == intent_id]) == 1
+    assert len(localstripe_refunds(localstripe, intent_id)) == 1
