@@ -102,6 +102,21 @@ def _stripe_emulator(localstripe):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(autouse=True)
+def _fresh_caches(request):  # type: ignore[no-untyped-def]
+    """Ids are reused after a test's rollback, but local-memory caches and the seat map's
+    per-process copies are not rolled back: start every test without them."""
+    from boxoffice.booking import seatmap_cache
+
+    seatmap_cache._LOCAL.clear()
+    yield
+    seatmap_cache._LOCAL.clear()
+    from django.core.cache.backends.locmem import _caches
+
+    for store in _caches.values():
+        store.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fast_and_quiet(settings):  # type: ignore[no-untyped-def]
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = "/tmp/boxoffice-test-media"

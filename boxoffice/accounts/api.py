@@ -197,6 +197,10 @@ class RefreshView(CredentialsView):
             serializer.is_valid(raise_exception=True)
         except TokenError as exc:
             raise AuthenticationFailed(str(exc), code="token_not_valid") from exc
+        except User.DoesNotExist as exc:  # simplejwt looks the user up and lets this escape
+            raise AuthenticationFailed(
+                "No active account found for the given token.", code="token_not_valid"
+            ) from exc
         data = serializer.validated_data
         response = Response({"access": data["access"], "refresh": data.get("refresh", raw)})
         if from_cookie:

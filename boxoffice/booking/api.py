@@ -5,7 +5,6 @@ from __future__ import annotations
 import django_filters
 from django.conf import settings
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
@@ -14,7 +13,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,6 +22,7 @@ from rest_framework.views import APIView
 from boxoffice.core.errors import ErrorResponse409Serializer
 from boxoffice.core.idempotency import HEADER as IDEMPOTENCY_HEADER
 from boxoffice.core.idempotency import idempotent
+from boxoffice.core.throttling import AnonThrottle
 from boxoffice.schedule.models import Showtime
 
 from . import selectors, services, states
@@ -229,18 +229,31 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
 
 class SeatMapView(APIView):
+    """The hottest read. Public data, so no authentication is attempted (no token to decode):
+    it is throttled per client address, at THROTTLE_ANON's rate, signed in or not, and the
+    throttle's count rides in the same cache round trip as the seat map's version tokens. The
+    answer comes from the seat-map cache whenever it is still true (see seatmap_cache)."""
+
     openapi_tags = ["bookings"]
     permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes: list = []  # counted in get(), together with the cache read
 
     @extend_schema(
         summary="A show's seat map: every seat with its price and status",
         responses={200: SeatMapEntrySerializer(many=True)},
     )
     def get(self, request: Request, showtime_id: int) -> HttpResponse:
-        showtime = get_object_or_404(
-            Showtime.objects.select_related("screen__theater"), pk=showtime_id
-        )
-        return HttpResponse(selectors.seat_map_json(showtime), content_type="application/json")
+        throttle = AnonThrottle()
+
+        def fetch(keys: list[str]) -> dict:
+            return throttle.count_and_get_many(request, self, keys)
+
+        try:
+            body = selectors.seat_map_json(showtime_id, fetch=fetch)
+        except Showtime.DoesNotExist:
+            raise NotFound("No such showtime.") from None
+        return HttpResponse(body, content_type="application/json")
 
 
 @extend_schema_field({"type": "string", "pattern": r"^\d{2}:\d{2}(:\d{2})?$", "example": "12:00"})

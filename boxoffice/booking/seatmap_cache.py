@@ -7,7 +7,9 @@ The seat map is the hottest read. Its rendered JSON is cached per show in the de
   with a fresh random value once its transaction has committed; a price change replaces a
   global token that every entry also checks;
 - an entry is served only while both tokens equal the ones it was built under, and only until
-  the earliest hold it shows as ``held`` lapses, so expiries appear on time without any write.
+  the earliest hold it shows as ``held`` lapses, so expiries appear on time without any write;
+- each process also keeps its own copy of the body, so a hit costs one round trip for two short
+  tokens (``get_many``), whatever the size of the map.
 
 A reader that computed the map from a snapshot older than a write stored it under the tokens it
 read *before* computing, which that write replaced: the stale map is never served. A random
@@ -67,29 +69,56 @@ def _current(key: str, found: dict) -> str:
     return token
 
 
-def get_or_build(showtime_id: int, build: Callable[[], tuple[bytes, datetime | None]]) -> bytes:
-    """The cached rendering, or ``build()``'s (bytes, valid_until) stored for the next reader."""
+# This process's copy of recently served maps: {showtime_id: (version, generation, valid_until,
+# body)}. A hit then fetches only the two short tokens from the shared cache, not the body.
+_LOCAL: dict[int, tuple[str, str, datetime | None, bytes]] = {}
+_LOCAL_MAX = 2000
+
+
+def _fresh(entry, version, generation, now) -> bool:  # type: ignore[no-untyped-def]
+    entry_version, entry_generation, valid_until, _ = entry
+    return (
+        entry_version == version
+        and entry_generation == generation
+        and (valid_until is None or now < valid_until)
+    )
+
+
+def get_or_build(
+    showtime_id: int,
+    build: Callable[[], tuple[bytes, datetime | None]],
+    *,
+    fetch: Callable[[list[str]], dict] | None = None,
+) -> bytes:
+    """The rendering still true now: this process's copy, the shared cache's, or ``build()``'s
+    (bytes, valid_until), which is then stored for every process. ``fetch`` reads the tokens
+    (default ``cache.get_many``); the view passes one that also counts the request against its
+    throttle in the same round trip."""
     version_key, data_key = _keys(showtime_id)
-    found = cache.get_many([version_key, data_key, GLOBAL_KEY])
+    tokens = (fetch or cache.get_many)([version_key, GLOBAL_KEY])
     now = timezone.now()
-    entry = found.get(data_key)
-    if (
-        entry is not None
-        and found.get(version_key) is not None
-        and found.get(GLOBAL_KEY) is not None
-    ):
-        version, generation, body, valid_until = entry
-        if (
-            version == found[version_key]
-            and generation == found[GLOBAL_KEY]
-            and (valid_until is None or now < valid_until)
-        ):
-            return body
-    version = _current(version_key, found)
-    generation = _current(GLOBAL_KEY, found)
+    version, generation = tokens.get(version_key), tokens.get(GLOBAL_KEY)
+    if version is not None and generation is not None:
+        local = _LOCAL.get(showtime_id)
+        if local is not None and _fresh(local, version, generation, now):
+            return local[3]
+        shared = cache.get(data_key)
+        if shared is not None and _fresh(shared, version, generation, now):
+            _remember(showtime_id, shared)
+            return shared[3]
+    version = version or _current(version_key, {})
+    generation = generation or _current(GLOBAL_KEY, {})
     body, valid_until = build()
+    entry = (version, generation, valid_until, body)
     timeout = MAX_AGE_SECONDS
     if valid_until is not None:
         timeout = max(1, min(timeout, int((valid_until - now).total_seconds())))
-    cache.set(data_key, (version, generation, body, valid_until), timeout=timeout)
+    cache.set(data_key, entry, timeout=timeout)
+    _remember(showtime_id, entry)
     return body
+
+
+def _remember(showtime_id: int, entry: tuple[str, str, datetime | None, bytes]) -> None:
+    if len(_LOCAL) >= _LOCAL_MAX:
+        _LOCAL.clear()
+    _LOCAL[showtime_id] = entry

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -81,14 +82,16 @@ def seat_map(
     return seats, valid_until
 
 
-def seat_map_json(showtime: Showtime) -> bytes:
-    """The rendered seat map, from the shared cache when it is still true."""
+def seat_map_json(showtime_id: int, *, fetch: Callable[[list[str]], dict] | None = None) -> bytes:
+    """The rendered seat map, from the cache when it is still true. The show itself is only
+    loaded to build a new rendering; a show that does not exist raises Showtime.DoesNotExist."""
 
     def build() -> tuple[bytes, datetime | None]:
+        showtime = Showtime.objects.select_related("screen__theater").get(pk=showtime_id)
         seats, valid_until = seat_map(showtime)
         return json.dumps(seats, separators=(",", ":")).encode(), valid_until
 
-    return seatmap_cache.get_or_build(showtime.pk, build)
+    return seatmap_cache.get_or_build(showtime_id, build, fetch=fetch)
 
 
 def booking_list() -> QuerySet[Booking]:

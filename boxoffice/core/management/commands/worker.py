@@ -5,18 +5,32 @@
 Every HOUSEKEEPING_SECONDS (60) a thread re-queues tasks left RUNNING by a dead worker, tidies
 lapsed holds and enqueues payment reconciliation. Run as many workers as you like: they claim
 tasks with SELECT ... FOR UPDATE SKIP LOCKED on PostgreSQL, and housekeeping is idempotent.
+
+db_worker itself exits on the first database error outside a task (a PostgreSQL restart or
+failover cuts its connection); this worker waits and carries on instead, so a database
+outage never silently stops emails and refunds (tests/resilience/test_postgres_restart.py).
+A task cut off mid-run is left RUNNING and re-queued by housekeeping after TASK_STALE_SECONDS.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+import time
 
-from django.db import close_old_connections, connection
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+)
 from django_tasks_db.management.commands.db_worker import Command as DBWorkerCommand
 
 log = logging.getLogger("boxoffice.worker")
 HOUSEKEEPING_SECONDS = 60
+DATABASE_RETRY_SECONDS = 1.0
 
 
 def housekeeping() -> None:
@@ -48,6 +62,18 @@ class Command(DBWorkerCommand):
         stop = threading.Event()
         threading.Thread(target=_loop, args=(stop,), daemon=True, name="housekeeping").start()
         try:
-            return super().handle(*args, **options)
+            while True:
+                try:
+                    return super().handle(*args, **options)
+                except (OperationalError, InterfaceError) as exc:
+                    log.warning(
+                        "database unavailable (%s); the worker carries on in %.0f s",
+                        exc,
+                        DATABASE_RETRY_SECONDS,
+                    )
+                    with contextlib.suppress(DatabaseError):
+                        connection.close()
+                    time.sleep(DATABASE_RETRY_SECONDS)
+                    options["startup_delay"] = False
         finally:
             stop.set()
