@@ -119,6 +119,8 @@ class RegisterView(AuthView):
         try:
             user = services.register_user(**data.validated_data)
         except DjangoValidationError as exc:
+            if hasattr(exc, "error_dict"):  # a field error (the name was taken a moment ago)
+                raise ValidationError(exc.message_dict) from exc
             raise ValidationError({"password": list(exc.messages)}) from exc
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
 

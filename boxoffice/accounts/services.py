@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 from django.contrib.auth.password_validation import validate_password
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 
 from .models import Role, User
 
 
-@transaction.atomic
 def register_user(*, username: str, email: str, password: str) -> User:
     """Create a customer. Password validators run against the would-be user, so a password
-    too close to the username or email is refused. Raises django ValidationError."""
+    too close to the username or email is refused. Raises django ValidationError, also when a
+    racing sign-up took the name or address first (the case-insensitive unique constraints)."""
     user = User(username=username, email=email.lower(), role=Role.CUSTOMER)
     validate_password(password, user=user)
     user.set_password(password)
-    user.full_clean(exclude=["password"])
-    user.save()
+    user.full_clean(exclude=["password"], validate_constraints=False)
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError as exc:
+        raise ValidationError(
+            {"username": ["A user with that username or email already exists."]}, code="unique"
+        ) from exc
     return user
 
 

@@ -34,6 +34,8 @@ def _exponent(currency: str) -> int:
 
 def to_minor_units(amount: Decimal, currency: str) -> int:
     """Decimal("12.50"), "usd" -> 1250. Refuses amounts with more precision than the currency."""
+    if not isinstance(amount, Decimal):
+        raise TypeError(f"money must be a Decimal, not {type(amount).__name__}")
     scaled = amount * (10 ** _exponent(currency))
     if scaled != scaled.to_integral_value():
         raise ValueError(f"{amount} has more precision than {currency} allows")

@@ -105,3 +105,18 @@ def test_users_cannot_be_created_or_deleted_through_the_api(admin_api, customer)
 def test_superuser_without_admin_role_is_treated_as_admin(db):
     boss = make_user("boss", is_superuser=True, is_staff=True)
     assert bearer(boss).get("/api/v1/users/").status_code == 200
+
+
+def test_the_database_refuses_a_second_user_differing_only_in_case(db):
+    """The API's friendly check runs first; this is the guarantee behind it, which a racing
+    sign-up would meet."""
+    from django.core.exceptions import ValidationError
+
+    from boxoffice.accounts.services import register_user
+
+    register_user(username="alice", email="alice@example.com", password="a-long-pass-phrase-1")
+    with pytest.raises(ValidationError):
+        register_user(username="ALICE", email="other@example.com", password="a-long-pass-phrase-1")
+    with pytest.raises(ValidationError):
+        register_user(username="carol", email="Alice@Example.com", password="a-long-pass-phrase-1")
+    assert User.objects.count() == 1
