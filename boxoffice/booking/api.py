@@ -206,13 +206,20 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         if showtime is None:
             raise ValidationError({"showtime": ["No such showtime."]})
         try:
-            booking = services.create_hold(
+            booking = self.start_booking(
                 user=request.user, showtime=showtime, seat_ids=data.validated_data["seats"]
             )
         except services.HoldError as exc:
             raise ValidationError({exc.field: [str(exc)]}) from exc
         booking = selectors.booking_list().get(pk=booking.pk)
         return Response(self.get_serializer(booking).data, status=status.HTTP_201_CREATED)
+
+    def start_booking(self, *, user, showtime: Showtime, seat_ids: list[int]) -> Booking:  # type: ignore[no-untyped-def]
+        """The service a new booking goes through; the payments layer adds its own step."""
+        return services.create_hold(user=user, showtime=showtime, seat_ids=seat_ids)
+
+    def after_cancel(self, booking: Booking) -> None:
+        """Called once a cancellation has committed; the payments layer refunds here."""
 
     @extend_schema(
         summary="Cancel a booking (pending: release; paid and early enough: refund)",
@@ -224,6 +231,7 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @idempotent
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         booking = services.cancel_booking(booking=self.get_object())
+        self.after_cancel(booking)
         booking = selectors.booking_list().get(pk=booking.pk)
         return Response(self.get_serializer(booking).data)
 

@@ -7,25 +7,24 @@ import logging
 import stripe
 from django.http import JsonResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
-from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from boxoffice.booking import selectors as booking_selectors
-from boxoffice.booking import services as booking_services
 from boxoffice.booking.api import (
     BookingSerializer,
     BookingViewSet,
     HoldRequestSerializer,
     idempotency_parameter,
 )
+from boxoffice.booking.models import Booking
 from boxoffice.core.errors import ErrorResponse409Serializer
-from boxoffice.core.idempotency import idempotent
 from boxoffice.schedule.models import Showtime
 
 from . import gateway, services
@@ -33,11 +32,8 @@ from . import gateway, services
 log = logging.getLogger(__name__)
 
 
-class CheckoutBookingViewSet(BookingViewSet):
-    """The booking endpoints with payment: creating a booking opens a Stripe PaymentIntent,
-    cancelling a paid one refunds it."""
-
-    @extend_schema(
+@extend_schema_view(
+    create=extend_schema(
         summary="Hold seats (all or nothing) and start paying",
         request=HoldRequestSerializer,
         responses={
@@ -47,48 +43,23 @@ class CheckoutBookingViewSet(BookingViewSet):
         },
         parameters=[idempotency_parameter],
     )
-    @idempotent
-    def create(self, request: Request) -> Response:
-        data = HoldRequestSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        showtime = (
-            Showtime.objects.select_related("screen__theater")
-            .filter(pk=data.validated_data["showtime"])
-            .first()
-        )
-        if showtime is None:
-            raise ValidationError({"showtime": ["No such showtime."]})
-        try:
-            booking = services.checkout(
-                user=request.user, showtime=showtime, seat_ids=data.validated_data["seats"]
-            )
-        except booking_services.HoldError as exc:
-            raise ValidationError({exc.field: [str(exc)]}) from exc
-        booking = booking_selectors.booking_list().get(pk=booking.pk)
-        return Response(
-            self.get_serializer(booking).data,
-            status=status.HTTP_201_CREATED,
-        )
+)
+class CheckoutBookingViewSet(BookingViewSet):
+    """The booking endpoints with payment: creating a booking opens a Stripe PaymentIntent,
+    cancelling a paid one refunds it."""
 
-    @extend_schema(
-        summary="Cancel a booking (pending: release; paid and early enough: refund)",
-        request=None,
-        responses={200: BookingSerializer, 409: ErrorResponse409Serializer},
-        parameters=[idempotency_parameter],
-    )
-    @action(detail=True, methods=["post"])
-    @idempotent
-    def cancel(self, request: Request, pk: str | None = None) -> Response:
-        booking = booking_services.cancel_booking(booking=self.get_object())
-        if booking.paid_amount > 0:
-            # The refund task is already queued with the cancellation; trying now as well means
-            # the answer usually shows the money back. The task finds nothing left to do.
-            try:
-                services.refund_booking(booking_id=booking.pk, reason=booking.cancel_reason)
-            except (gateway.GatewayUnavailable, stripe.StripeError):
-                log.warning("refund of booking %s deferred to the worker", booking.pk)
-        booking = booking_selectors.booking_list().get(pk=booking.pk)
-        return Response(self.get_serializer(booking).data)
+    def start_booking(self, *, user, showtime: Showtime, seat_ids: list[int]) -> Booking:  # type: ignore[no-untyped-def]
+        return services.checkout(user=user, showtime=showtime, seat_ids=seat_ids)
+
+    def after_cancel(self, booking: Booking) -> None:
+        if booking.paid_amount <= 0:
+            return
+        # The refund task is already queued with the cancellation; trying now as well means
+        # the answer usually shows the money back. The task then finds nothing left to do.
+        try:
+            services.refund_booking(booking_id=booking.pk, reason=booking.cancel_reason)
+        except (gateway.GatewayUnavailable, stripe.StripeError):
+            log.warning("refund of booking %s deferred to the worker", booking.pk)
 
 
 class StripeWebhookView(APIView):
