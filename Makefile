@@ -10,7 +10,7 @@ PORT ?= 8000
 # PostgreSQL used by the second test pass; .ci/run creates the role and database.
 TEST_DATABASE_URL ?= postgres://boxoffice@127.0.0.1:5432/boxoffice
 
-.PHONY: run test test-sqlite test-postgres lint fmt lock clean
+.PHONY: run test test-sqlite test-postgres test-resilience lint fmt lock clean
 
 $(BIN)/.installed: requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12))' || \
@@ -32,6 +32,11 @@ test-sqlite: $(BIN)/.installed
 
 test-postgres: $(BIN)/.installed
 	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest $(PYTEST_ARGS)
+
+# Fault injection (tests/resilience): starts its own PostgreSQL cluster, gunicorn, workers and
+# emulators; writes tests/resilience/last_run.json. Not part of `make test`.
+test-resilience: $(BIN)/.installed
+	$(BIN)/pytest -m resilience tests/resilience $(PYTEST_ARGS)
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
