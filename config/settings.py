@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
+from corsheaders.defaults import default_headers as cors_default_headers
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -194,6 +195,8 @@ SIMPLE_JWT = {
     "ALGORITHM": "HS256",
     "SIGNING_KEY": env("JWT_SIGNING_KEY", SECRET_KEY),
     "AUTH_HEADER_TYPES": ("Bearer",),
+    # Tokens carry a hash of the password: changing it signs out every session at once.
+    "CHECK_REVOKE_TOKEN": True,
 }
 
 # Cookie names and flags for browser clients (see boxoffice/accounts/cookies.py).
@@ -238,7 +241,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + (["rest_framework.renderers.BrowsableAPIRenderer"] if DEBUG else []),
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "boxoffice.core.parsers.JSONParser",
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],
@@ -312,6 +315,9 @@ SPECTACULAR_SETTINGS = {
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 CORS_ALLOW_CREDENTIALS = True
 CORS_URLS_REGEX = r"^/api/.*$"
+# The browser app sends these beyond django-cors-headers' defaults, and reads these back.
+CORS_ALLOW_HEADERS = (*cors_default_headers, "idempotency-key", "x-request-id")
+CORS_EXPOSE_HEADERS = ["Retry-After", "X-Request-ID", "Idempotent-Replayed"]
 
 # --- Internationalisation ---------------------------------------------------------------------
 
@@ -404,6 +410,8 @@ TASK_RETRY_LIMIT = env_int("TASK_RETRY_LIMIT", 8)
 TASK_RETRY_BASE_SECONDS = env_int("TASK_RETRY_BASE_SECONDS", 30)
 # A task RUNNING for longer than this is assumed to belong to a dead worker and is re-queued.
 TASK_STALE_SECONDS = env_int("TASK_STALE_SECONDS", 600)
+# How often each worker re-queues stale tasks, tidies lapsed holds and reconciles payments.
+WORKER_HOUSEKEEPING_SECONDS = env_int("WORKER_HOUSEKEEPING_SECONDS", 60)
 
 # --- Email ------------------------------------------------------------------------------------
 # EMAIL_URL=smtp://host:port (smtp+tls:// for STARTTLS, user:password@ for auth). Unset: the

@@ -18,7 +18,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from boxoffice.core.throttling import LOGIN_THROTTLES
 
@@ -184,6 +186,26 @@ def _refresh_from(request: Request) -> tuple[str, bool]:
     )
 
 
+def _refuse_if_password_changed(raw: str) -> None:
+    """simplejwt checks the password-hash claim on access tokens only; a refresh token minted
+    before a password change must not mint new access tokens either."""
+    try:
+        token = RefreshToken(raw)  # type: ignore[arg-type]
+    except TokenError as exc:
+        raise AuthenticationFailed(str(exc), code="token_not_valid") from exc
+    user = User.objects.filter(pk=token.get(jwt_settings.USER_ID_CLAIM)).first()
+    if user is None or not user.is_active:
+        raise AuthenticationFailed(
+            "No active account found for the given token.", code="token_not_valid"
+        )
+    if jwt_settings.CHECK_REVOKE_TOKEN and token.get(
+        jwt_settings.REVOKE_TOKEN_CLAIM
+    ) != get_md5_hash_password(user.password):
+        raise AuthenticationFailed(
+            "The password has changed; sign in again.", code="token_not_valid"
+        )
+
+
 class RefreshView(CredentialsView):
     throttle_classes = LOGIN_THROTTLES[:1]
 
@@ -194,6 +216,7 @@ class RefreshView(CredentialsView):
     )
     def post(self, request: Request) -> Response:
         raw, from_cookie = _refresh_from(request)
+        _refuse_if_password_changed(raw)
         serializer = TokenRefreshSerializer(data={"refresh": raw})
         try:
             serializer.is_valid(raise_exception=True)

@@ -7,7 +7,7 @@ standard ``{"type", "errors": [{"code", "detail", "attr"}]}`` shape.
 from __future__ import annotations
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.db import models
+from django.db import InterfaceError, OperationalError, models
 from drf_standardized_errors.handler import ExceptionHandler as StandardizedExceptionHandler
 from drf_standardized_errors.openapi_serializers import ClientErrorEnum
 from rest_framework import serializers, status
@@ -38,6 +38,11 @@ class ExceptionHandler(StandardizedExceptionHandler):
     otherwise call them a server error (500)."""
 
     def convert_known_exceptions(self, exc: Exception) -> Exception:
+        if isinstance(exc, OperationalError | InterfaceError):
+            # The database is unreachable or restarting (connections are health-checked and
+            # reopened on the next request): a retryable 503, not a bug's 500. Still logged
+            # with its traceback as a server error.
+            return DatabaseUnavailable()
         if isinstance(exc, RequestDataTooBig):
             return BadRequest("The request body is too large.", code="request_too_large")
         if isinstance(exc, SuspiciousOperation):
@@ -51,11 +56,21 @@ class ServiceUnavailable(APIException):
     default_code = "service_unavailable"
 
 
+class DatabaseUnavailable(ServiceUnavailable):
+    default_detail = "The database is unavailable for a moment; please retry."
+    default_code = "database_unavailable"
+    wait = 2  # seconds, sent as Retry-After
+
+
 class Error401Code(models.TextChoices):
     AUTHENTICATION_FAILED = "authentication_failed", "Authentication failed"
     NOT_AUTHENTICATED = "not_authenticated", "Not authenticated"
     TOKEN_NOT_VALID = "token_not_valid", "Token not valid (expired, tampered or blacklisted)"
     INVALID_CREDENTIALS = "invalid_credentials", "Wrong username or password"
+    NO_ACTIVE_ACCOUNT = "no_active_account", "The account is disabled or gone"
+    USER_INACTIVE = "user_inactive", "The account is disabled"
+    USER_NOT_FOUND = "user_not_found", "The token's user no longer exists"
+    PASSWORD_CHANGED = "password_changed", "The password changed after the token was issued"
 
 
 class _Error401Serializer(serializers.Serializer):

@@ -15,10 +15,11 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponse
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
-_SANE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_SANE = re.compile(r"[A-Za-z0-9._:-]{1,128}")  # fullmatch: "$" would let a trailing "\n" in
 
 
 class RequestIdMiddleware:
@@ -27,14 +28,21 @@ class RequestIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get("X-Request-ID", "")
-        rid = incoming if _SANE.match(incoming) else uuid.uuid4().hex
-        token = request_id.set(rid)
-        try:
-            response = self.get_response(request)
-        finally:
-            request_id.reset(token)
+        rid = incoming if _SANE.fullmatch(incoming) else uuid.uuid4().hex
+        # Not reset on the way out: Django writes its own "django.request" lines (4xx, 5xx) after
+        # the middleware returns, and they should carry the id too. It is cleared when the
+        # response is closed (request_finished), and replaced by the next request anyway.
+        request_id.set(rid)
+        response = self.get_response(request)
         response["X-Request-ID"] = rid
         return response
+
+
+def _forget_request_id(**kwargs: object) -> None:
+    request_id.set("-")
+
+
+request_finished.connect(_forget_request_id, dispatch_uid="boxoffice-forget-request-id")
 
 
 class RequestIdFilter(logging.Filter):

@@ -30,14 +30,27 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), _DURATIONS[period.strip()[0].lower()]
 
 
+_redis_clients: dict[tuple[str, ...], object] = {}
+
+
+def _redis_client(backend: RedisCache):  # type: ignore[no-untyped-def]
+    """One redis-py client per cache backend and process. Django builds a new client object for
+    every cache operation, and building one (its response-callback table) costs more than the
+    round trip itself on the hot path; a client is thread-safe over its connection pool."""
+    servers = tuple(backend._cache._servers)
+    client = _redis_clients.get(servers)
+    if client is None:
+        client = _redis_clients[servers] = backend._cache.get_client(write=True)
+    return client
+
+
 def hit(key: str, *, window_seconds: int) -> int:
     """Count one request against ``key`` and return the count so far in this window."""
     timeout = window_seconds + 1
     backend = caches["default"]  # the backend itself: ``cache`` is only a proxy to it
     if isinstance(backend, RedisCache):
         full_key = backend.make_and_validate_key(key)
-        client = backend._cache.get_client(full_key, write=True)
-        pipeline = client.pipeline()
+        pipeline = _redis_client(backend).pipeline()
         pipeline.incr(full_key)
         pipeline.expire(full_key, timeout, nx=True)
         return int(pipeline.execute()[0])
@@ -57,7 +70,7 @@ def hit_and_get_many(key: str, *, window_seconds: int, keys: list[str]) -> tuple
         return hit(key, window_seconds=window_seconds), backend.get_many(keys)
     full_key = backend.make_and_validate_key(key)
     full_keys = [backend.make_and_validate_key(k) for k in keys]
-    pipeline = backend._cache.get_client(full_key, write=True).pipeline(transaction=False)
+    pipeline = _redis_client(backend).pipeline(transaction=False)
     pipeline.incr(full_key)
     pipeline.expire(full_key, window_seconds + 1, nx=True)
     pipeline.mget(full_keys)

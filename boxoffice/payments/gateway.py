@@ -112,14 +112,22 @@ def create_refund(*, booking_id: int, intent_id: str, amount_minor: int, reason:
 
 def construct_event(payload: bytes, signature: str) -> dict:
     """Verify ``Stripe-Signature`` over the raw body and parse the event. Raises ValueError or
-    stripe.SignatureVerificationError when it does not verify."""
-    event = stripe.Webhook.construct_event(
-        payload,
-        signature,
-        settings.STRIPE_WEBHOOK_SECRET,
-        tolerance=settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
-    )
-    return event.to_dict()
+    stripe.SignatureVerificationError when it does not verify, and ValueError when the signed
+    payload is not an event object (so the view answers 400, never 500)."""
+    try:
+        event = stripe.Webhook.construct_event(
+            payload,
+            signature,
+            settings.STRIPE_WEBHOOK_SECRET,
+            tolerance=settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
+        )
+        data = event.to_dict()
+    except (AttributeError, TypeError, RecursionError) as exc:  # signed, but not an object
+        raise ValueError("the payload is not a Stripe event") from exc
+    if not isinstance(data.get("id"), str) or not isinstance(data.get("type"), str):
+        # Signed but not an event (no id or type): refused like a bad one, not a 500 later.
+        raise ValueError("the payload is not a Stripe event")
+    return data
 
 
 def pay_with_test_card(*, intent_id: str, card: str) -> str:

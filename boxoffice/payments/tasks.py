@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import stripe
+from django.db import DatabaseError
 from django.tasks import task
 
 from boxoffice.core.tasks import retry_later
@@ -19,7 +20,9 @@ def refund_booking_task(*, booking_id: int, reason: str, attempt: int = 0) -> st
     """Refund a cancelled booking's payment; retried with backoff while Stripe is unavailable."""
     try:
         amount = services.refund_booking(booking_id=booking_id, reason=reason)
-    except (gateway.GatewayUnavailable, stripe.StripeError) as exc:
+    except (gateway.GatewayUnavailable, stripe.StripeError, DatabaseError) as exc:
+        # Stripe or our database unavailable for a moment: try again later (the Refund row and
+        # Stripe's idempotency key keep a retry from refunding twice).
         log.warning("refund of booking %s failed (attempt %d): %s", booking_id, attempt + 1, exc)
         retry_later(refund_booking_task, attempt=attempt, booking_id=booking_id, reason=reason)
         return "retrying"

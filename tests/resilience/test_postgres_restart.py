@@ -249,6 +249,7 @@ def test_postgres_restart_under_load(pg_cluster: PgCluster, logs: Path, record: 
             "status_in_outage_window": statuses,
             "5xx_or_no_answer_total": len(errors),
             "5xx_outside_outage_window": len(outside),
+            "500_in_outage_window": sum(1 for c in in_outage if c.status == 500),
             "requests_after_recovery": len(after),
             "ok_after_recovery": sum(1 for c in after if c.status < 500 and c.status != 0),
             "reconcile_payments": reconciled,
@@ -271,6 +272,8 @@ def test_postgres_restart_under_load(pg_cluster: PgCluster, logs: Path, record: 
         assert unpaid_confirmed == []
         assert set(log.paid) <= set(succeeded)
         assert [(c.op, c.status, round(c.started, 2)) for c in outside] == []
+        # An unreachable database is a retryable 503 (with Retry-After), never a bug's 500.
+        assert [(c.op, c.status) for c in in_outage if c.status == 500] == []
         assert after, "no requests after PostgreSQL came back"
         assert all(c.status < 500 and c.status != 0 for c in after), [
             (c.op, c.status) for c in after if c.status >= 500 or c.status == 0

@@ -2,7 +2,7 @@
 
     python manage.py worker
 
-Every HOUSEKEEPING_SECONDS (60) a thread re-queues tasks left RUNNING by a dead worker, tidies
+Every WORKER_HOUSEKEEPING_SECONDS (default 60) a thread re-queues tasks left RUNNING by a dead worker, tidies
 lapsed holds and enqueues payment reconciliation. Run as many workers as you like: they claim
 tasks with SELECT ... FOR UPDATE SKIP LOCKED on PostgreSQL, and housekeeping is idempotent.
 
@@ -19,6 +19,7 @@ import logging
 import threading
 import time
 
+from django.conf import settings
 from django.db import (
     DatabaseError,
     InterfaceError,
@@ -29,7 +30,6 @@ from django.db import (
 from django_tasks_db.management.commands.db_worker import Command as DBWorkerCommand
 
 log = logging.getLogger("boxoffice.worker")
-HOUSEKEEPING_SECONDS = 60
 DATABASE_RETRY_SECONDS = 1.0
 
 
@@ -44,7 +44,7 @@ def housekeeping() -> None:
 
 
 def _loop(stop: threading.Event) -> None:
-    while not stop.wait(HOUSEKEEPING_SECONDS):
+    while not stop.wait(settings.WORKER_HOUSEKEEPING_SECONDS):
         try:
             close_old_connections()
             housekeeping()
