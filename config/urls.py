@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import DefaultRouter
 
 from boxoffice.accounts.api import UserViewSet, auth_urls
-from boxoffice.booking.api import CheckInView, PricePolicyView, SeatMapView
+from boxoffice.booking.api import CheckInView, PricePolicyView, seat_map
 from boxoffice.catalog.api import GenreViewSet, MovieViewSet, ScreenViewSet, TheaterViewSet
 from boxoffice.core import health
 from boxoffice.payments.api import CheckoutBookingViewSet, StripeWebhookView
@@ -31,7 +31,7 @@ api_v1 = [
         for route, view in auth_urls
     ],
     path("movies/<int:movie_id>/showtimes/", MovieShowtimesView.as_view(), name="movie-showtimes"),
-    path("showtimes/<int:showtime_id>/seats/", SeatMapView.as_view(), name="showtime-seats"),
+    path("showtimes/<int:showtime_id>/seats/", seat_map, name="showtime-seats"),
     path("payments/stripe/webhook/", StripeWebhookView.as_view(), name="stripe-webhook"),
     path("checkin/", CheckInView.as_view(), name="checkin"),
     path("pricing/policy/", PricePolicyView.as_view(), name="price-policy"),

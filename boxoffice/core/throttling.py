@@ -64,13 +64,15 @@ def hit(key: str, *, window_seconds: int) -> int:
 
 
 def hit_and_get_many(key: str, *, window_seconds: int, keys: list[str]) -> tuple[int, dict]:
-    """:func:`hit` and ``cache.get_many(keys)`` together: one round trip on Redis."""
+    """:func:`hit` and ``cache.get_many(keys)`` together: one round trip on Redis (INCR,
+    EXPIRE NX and MGET pipelined)."""
     backend = caches["default"]
     if not isinstance(backend, RedisCache):
         return hit(key, window_seconds=window_seconds), backend.get_many(keys)
     full_key = backend.make_and_validate_key(key)
     full_keys = [backend.make_and_validate_key(k) for k in keys]
-    pipeline = _redis_client(backend).pipeline(transaction=False)
+    client = _redis_client(backend)
+    pipeline = client.pipeline(transaction=False)
     pipeline.incr(full_key)
     pipeline.expire(full_key, window_seconds + 1, nx=True)
     pipeline.mget(full_keys)
