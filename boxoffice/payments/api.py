@@ -53,6 +53,7 @@ class CheckoutBookingViewSet(BookingViewSet):
 
     def after_cancel(self, booking: Booking) -> None:
         if booking.paid_amount <= 0:
+            services.close_unpaid_intent(booking)
             return
         # The refund task is already queued with the cancellation; trying now as well means
         # the answer usually shows the money back. The task then finds nothing left to do.

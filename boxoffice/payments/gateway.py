@@ -96,6 +96,11 @@ def retrieve_payment_intent(intent_id: str) -> Intent:
     )
 
 
+def cancel_payment_intent(intent_id: str) -> None:
+    """Close an unpaid PaymentIntent so the customer can no longer pay it."""
+    _call("cancel_payment_intent", client().v1.payment_intents.cancel, intent_id)
+
+
 def create_refund(*, booking_id: int, intent_id: str, amount_minor: int, reason: str) -> str:
     """Refund ``amount_minor`` of the intent; returns the refund id. The key names the booking
     and the reason, so each reason refunds at most once."""

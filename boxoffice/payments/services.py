@@ -178,6 +178,18 @@ def _int(value: str | None) -> int | None:
         return None
 
 
+def close_unpaid_intent(booking: Booking) -> None:
+    """After an unpaid booking is cancelled, cancel its PaymentIntent, so the customer's client
+    cannot still pay for seats they gave up. Best effort: if Stripe is unreachable, or the
+    payment slipped through first, the late payment is refunded when its event arrives."""
+    if not booking.payment_intent_id:
+        return
+    try:
+        gateway.cancel_payment_intent(booking.payment_intent_id)
+    except (gateway.GatewayUnavailable, stripe.StripeError) as exc:
+        log.warning("could not cancel the intent of booking %s: %s", booking.pk, type(exc).__name__)
+
+
 # --- refunds -----------------------------------------------------------------------------------
 
 

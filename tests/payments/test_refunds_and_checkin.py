@@ -148,3 +148,17 @@ def test_check_in_is_for_admins_only(customer_api, showtime, no_webhook):
     assert customer_api.post("/api/v1/checkin/", {"code": code}, format="json").status_code == 403
     assert APIClient().post("/api/v1/checkin/", {"code": code}, format="json").status_code == 401
     assert not Ticket.objects.filter(checked_in_at__isnull=False).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cancelling_an_unpaid_booking_closes_its_payment_intent(customer_api, showtime):
+    from boxoffice.booking.models import Booking
+    from boxoffice.payments import gateway
+
+    seats = customer_api.get(f"/api/v1/showtimes/{showtime.id}/seats/").json()
+    created = customer_api.post(
+        "/api/v1/bookings/", {"showtime": showtime.id, "seats": [seats[0]["id"]]}, format="json"
+    ).json()
+    assert customer_api.post(f"/api/v1/bookings/{created['id']}/cancel/").status_code == 200
+    intent_id = Booking.objects.get(pk=created["id"]).payment_intent_id
+    assert gateway.retrieve_payment_intent(intent_id).status == "canceled"
