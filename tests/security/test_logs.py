@@ -151,7 +151,7 @@ def _session(api: APIClient, showtime, secrets: set[str]) -> None:  # type: igno
 def test_no_secret_or_token_in_any_log_line(api, captured, showtime, settings):
     caplog, stream = captured
     rest = {**settings.REST_FRAMEWORK}
-    rest["DEFAULT_THROTTLE_RATES"] = {**rest["DEFAULT_THROTTLE_RATES"], "login_username": "3/min"}
+    rest["DEFAULT_THROTTLE_RATES"] = {**rest["DEFAULT_THROTTLE_RATES"], "login_username": "3/hour"}
     settings.REST_FRAMEWORK = rest
     secrets: set[str] = {
         PASSWORD,
