@@ -230,12 +230,17 @@ def refund_booking(*, booking_id: int, reason: str) -> Decimal:
 
 
 def reconcile(*, max_age_days: int = 3) -> dict[str, int]:
-    """Settle bookings whose PaymentIntent succeeded but whose webhook we never got: pending
-    or expired bookings with an intent, created in the last ``max_age_days``."""
+    """Settle bookings whose PaymentIntent succeeded but whose webhook we never got, among
+    those created in the last ``max_age_days``: pending or expired ones (to confirm, or refund
+    when their seats are gone), and unpaid cancelled ones (a payment that slipped past the
+    cancellation is refunded)."""
     since = timezone.now() - timedelta(days=max_age_days)
-    candidates = Booking.objects.filter(
-        status__in=[S.PENDING, S.EXPIRED], created_at__gte=since
-    ).exclude(payment_intent_id="")
+    candidates = (
+        Booking.objects.filter(created_at__gte=since)
+        .filter(Q(status__in=[S.PENDING, S.EXPIRED]) | Q(status=S.CANCELLED, paid_amount=0))
+        .exclude(payment_intent_id="")
+        .exclude(cancel_reason="payment_unavailable")  # no intent was ever payable
+    )
     outcomes: dict[str, int] = {}
     for intent_id in candidates.values_list("payment_intent_id", flat=True).iterator():
         try:

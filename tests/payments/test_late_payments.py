@@ -175,3 +175,22 @@ def test_reconciliation_carries_on_past_an_intent_stripe_does_not_know(
     assert "mismatch: 1" in out.getvalue()
     assert booking_status(booking["id"]) == "confirmed"
     assert booking_status(stray["id"]) == "pending"
+
+
+def test_reconciliation_refunds_a_payment_made_after_cancelling_whose_webhook_was_lost(
+    customer_api, showtime, no_webhook, localstripe
+):
+    """The cancel endpoint closes the PaymentIntent, but a payment already in flight (or a
+    moment when Stripe was unreachable) can still succeed; with its webhook lost too, only
+    reconciliation sees it."""
+    from boxoffice.booking.services import cancel_booking
+
+    booking = hold(customer_api, showtime)
+    cancel_booking(booking=Booking.objects.get(pk=booking["id"]))  # intent left open
+    assert pay(booking["id"]) == "succeeded"
+    call_command("reconcile_payments", stdout=io.StringIO())
+    row = Booking.objects.get(pk=booking["id"])
+    assert (row.status, row.paid_amount) == ("cancelled", row.total)
+    run_worker()
+    row.refresh_from_db()
+    assert row.refunded_amount == row.paid_amount
