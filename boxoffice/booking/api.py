@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import django_filters
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import (
@@ -287,15 +288,15 @@ _seat_map_view = SeatMapView.as_view()
 def seat_map(request, showtime_id: int) -> HttpResponse:  # type: ignore[no-untyped-def]
     """The URL's view. A plain GET that is neither throttled nor for an unknown show is served
     here without DRF's request wrapping and content negotiation (about a tenth of the request's
-    cost, measured in bench/); everything else (other methods, 404, 429) goes through
+    cost, measured in bench/); everything else (other methods, 404, 429, 503) goes through
     SeatMapView, so errors keep the API's standard shape. The schema documents SeatMapView."""
     if request.method == "GET":
         try:
             return HttpResponse(
                 _seat_map_body(request, showtime_id), content_type="application/json"
             )
-        except (Throttled, Showtime.DoesNotExist):
-            pass
+        except (Throttled, Showtime.DoesNotExist, DatabaseError):
+            pass  # SeatMapView answers these in the API's shape (429, 404, 503)
     return _seat_map_view(request, showtime_id=showtime_id)
 
 
