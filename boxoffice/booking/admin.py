@@ -66,28 +66,12 @@ class BookingAdmin(admin.ModelAdmin):
 class PricePolicyAdmin(admin.ModelAdmin):
     """Saving a policy always adds a new version, so frozen booking prices never move."""
 
-    list_display = [
-        "id",
-        "standard_factor",
-        "premium_factor",
-        "vip_factor",
-        "morning_factor",
-        "morning_ends_at",
-        "created_at",
-        "created_by",
-    ]
+    list_display = ["id", *PricePolicy.VERSION_FIELDS, "created_at", "created_by"]
     readonly_fields = ["created_at", "created_by"]
 
     def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
-        fields = [
-            "standard_factor",
-            "premium_factor",
-            "vip_factor",
-            "morning_factor",
-            "morning_ends_at",
-        ]
         new = services.new_price_policy(
-            by=request.user, **{f: form.cleaned_data[f] for f in fields}
+            by=request.user, **{f: form.cleaned_data[f] for f in PricePolicy.VERSION_FIELDS}
         )
         obj.pk = new.pk
 

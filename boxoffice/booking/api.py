@@ -319,19 +319,10 @@ class PricePolicySerializer(serializers.ModelSerializer):
         from .models import PricePolicy
 
         model = PricePolicy
-        fields = [
-            "id",
-            "standard_factor",
-            "premium_factor",
-            "vip_factor",
-            "morning_factor",
-            "morning_ends_at",
-            "created_at",
-        ]
+        fields = ["id", *PricePolicy.VERSION_FIELDS, "created_at"]
         read_only_fields = ["id", "created_at"]
         extra_kwargs = {
-            name: {"min_value": 0, "max_value": 10}
-            for name in ["standard_factor", "premium_factor", "vip_factor", "morning_factor"]
+            name: {"min_value": 0, "max_value": 10} for name in PricePolicy.FACTOR_FIELDS
         }
 
 

@@ -49,6 +49,10 @@ class PricePolicy(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
+    # The fields that make up a version (everything but bookkeeping).
+    FACTOR_FIELDS = ("standard_factor", "premium_factor", "vip_factor", "morning_factor")
+    VERSION_FIELDS = (*FACTOR_FIELDS, "morning_ends_at")
+
     class Meta:
         ordering = ["-id"]
         verbose_name_plural = "price policies"

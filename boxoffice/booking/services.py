@@ -404,14 +404,9 @@ def new_price_policy(*, by: User | None, **factors: object) -> PricePolicy:
     """Save a new version of the price factors; unspecified ones carry over. Shows' seat maps
     are re-rendered (their prices change); bookings keep the prices they were made with."""
     current = pricing.current_policy()
-    fields = [
-        "standard_factor",
-        "premium_factor",
-        "vip_factor",
-        "morning_factor",
-        "morning_ends_at",
-    ]
-    values = {name: factors.get(name, getattr(current, name)) for name in fields}
+    values = {
+        name: factors.get(name, getattr(current, name)) for name in PricePolicy.VERSION_FIELDS
+    }
     policy = PricePolicy.objects.create(created_by=by, **values)
     seatmap_cache.invalidate_all()
     return policy
