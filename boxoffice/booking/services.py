@@ -75,7 +75,7 @@ def _release_lapsed(*, showtime_id: int, seat_ids: Sequence[int], now: datetime)
             is_live=True,
             hold_expires_at__lte=now,
         )
-        .order_by("seat_id")
+        .order_by("seat_id", "id")
         .select_for_update()
         .values_list("pk", flat=True)
     )
@@ -86,7 +86,7 @@ def _release_lapsed(*, showtime_id: int, seat_ids: Sequence[int], now: datetime)
 def _lock_seats_of(booking_ids: Sequence[int]) -> None:
     """Lock the bookings' seat rows in seat order before touching the bookings themselves.
 
-    Lock order, everywhere: seat rows (ascending seat id), then booking rows. Buyers lock seats
+    Lock order, everywhere: seat rows (ascending seat id, then row id), then booking rows. Buyers lock seats
     in that order (:func:`_release_lapsed`, the INSERT), confirmations claim seats before they
     move the booking; cancellations and the tidy-up follow the same order, so no two of these
     can wait on each other in a cycle."""
@@ -297,6 +297,15 @@ def confirm_booking(
     seatmap_cache.invalidate(booking.showtime_id)
     try:
         with transaction.atomic():
+            # Lock our rows and every live row on our seats in the one global order (seat, id)
+            # before changing any, as buyers and cancellations do: no cycle of waits.
+            list(
+                BookingSeat.objects.filter(showtime_id=booking.showtime_id, seat_id__in=seat_ids)
+                .filter(Q(booking=booking) | Q(is_live=True))
+                .order_by("seat_id", "id")
+                .select_for_update()
+                .values_list("pk", flat=True)
+            )
             _release_lapsed(showtime_id=booking.showtime_id, seat_ids=seat_ids, now=now)
             # Our own lapsed rows were just released too; claim every seat back.
             BookingSeat.objects.filter(booking=booking).update(is_live=True, hold_expires_at=None)
