@@ -176,9 +176,6 @@ class MovieViewSet(CatalogViewSet):
     filterset_class = MovieFilter
     protected_message = "This movie has shows with bookings; cancel the shows instead."
 
-    def get_serializer_class(self):  # type: ignore[no-untyped-def]
-        return MovieSerializer
-
     @extend_schema(responses={200: MovieReadSerializer(many=True)})
     def list(self, request, *args, **kwargs):  # type: ignore[no-untyped-def]
         return super().list(request, *args, **kwargs)

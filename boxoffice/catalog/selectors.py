@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from boxoffice.core.timezones import local_date_q
 
@@ -38,9 +39,22 @@ def theater_list() -> QuerySet[Theater]:
 def screen_list() -> QuerySet[Screen]:
     return (
         Screen.objects.select_related("theater")
-        .annotate(capacity=Count("seats"))
+        .annotate(capacity=seat_count("pk"))
         .order_by("theater__name", "name", "id")
     )
+
+
+def seat_count(screen_ref: str = "screen_id") -> Coalesce:
+    """A screen's capacity as a subquery expression, for querysets of rows that name a screen
+    (``screen_ref`` is the outer field holding its id). The one definition of capacity."""
+    seats = (
+        Seat.objects.filter(screen_id=OuterRef(screen_ref))
+        .order_by()
+        .values("screen_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return Coalesce(Subquery(seats, output_field=IntegerField()), 0)
 
 
 def seats_of(screen: Screen) -> QuerySet[Seat]:

@@ -23,7 +23,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from boxoffice.booking.models import Booking, BookingSeat, BookingStatus
-from boxoffice.catalog.models import Seat
+from boxoffice.catalog.selectors import seat_count
 from boxoffice.schedule.models import Showtime
 
 ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=12, decimal_places=2))
@@ -32,14 +32,6 @@ ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=12, decimal_p
 def showtime_report(*, start: datetime, end: datetime) -> QuerySet[Showtime]:
     """A row per show starting in [start, end): capacity, seats sold, seats held now, revenue."""
     now = timezone.now()
-    capacity = Subquery(
-        Seat.objects.filter(screen_id=OuterRef("screen_id"))
-        .order_by()
-        .values("screen_id")
-        .annotate(n=Count("id"))
-        .values("n"),
-        output_field=IntegerField(),
-    )
     sold = Count(
         "booking_seats",
         filter=Q(
@@ -66,7 +58,7 @@ def showtime_report(*, start: datetime, end: datetime) -> QuerySet[Showtime]:
         Showtime.objects.filter(starts_at__gte=start, starts_at__lt=end)
         .select_related("movie", "screen__theater")
         .annotate(
-            capacity=Coalesce(capacity, 0),
+            capacity=seat_count(),
             sold=sold,
             held=held,
             revenue=Coalesce(revenue, ZERO),

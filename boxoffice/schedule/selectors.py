@@ -4,25 +4,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
-from boxoffice.catalog.models import Seat, Theater
+from boxoffice.catalog.models import Theater
+from boxoffice.catalog.selectors import seat_count
 from boxoffice.core.timezones import local_date_q
 
 from .models import Showtime
-
-
-def _capacity() -> Subquery:
-    seats = (
-        Seat.objects.filter(screen_id=OuterRef("screen_id"))
-        .order_by()
-        .values("screen_id")
-        .annotate(n=Count("id"))
-        .values("n")
-    )
-    return Subquery(seats, output_field=IntegerField())
 
 
 def showtime_list(now: datetime | None = None) -> QuerySet[Showtime]:
@@ -40,7 +29,7 @@ def showtime_list(now: datetime | None = None) -> QuerySet[Showtime]:
     )
     return (
         Showtime.objects.select_related("movie", "screen__theater")
-        .annotate(capacity=Coalesce(_capacity(), 0))
+        .annotate(capacity=seat_count())
         .annotate(seats_available=F("capacity") - taken)
         .order_by("starts_at", "id")
     )
