@@ -20,14 +20,19 @@ from datetime import time
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
 from boxoffice.catalog.models import Seat, Tier
 from boxoffice.schedule.models import Showtime
 
-FACTOR = {"max_digits": 5, "decimal_places": 2, "validators": [MinValueValidator(Decimal("0.00"))]}
+# Price factors: 0.00 to 10.00, for the admin site and the API alike.
+FACTOR = {
+    "max_digits": 5,
+    "decimal_places": 2,
+    "validators": [MinValueValidator(Decimal("0.00")), MaxValueValidator(Decimal("10.00"))],
+}
 MONEY = {"max_digits": 10, "decimal_places": 2}
 
 

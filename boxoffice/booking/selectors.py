@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from django.db.models import FilteredRelation, Prefetch, Q, QuerySet
@@ -113,7 +112,3 @@ def bookings_visible_to(user) -> QuerySet[Booking]:  # type: ignore[no-untyped-d
     """Admins see every booking; a customer only their own (others' answer 404, not 403)."""
     bookings = booking_list()
     return bookings if user.is_admin else bookings.filter(user=user)
-
-
-def money(amount: Decimal) -> str:
-    return str(pricing.to_cents(amount))

@@ -56,6 +56,14 @@ class ServiceUnavailable(APIException):
     default_code = "service_unavailable"
 
 
+class PaymentRefused(APIException):
+    status_code = status.HTTP_502_BAD_GATEWAY
+    default_detail = (
+        "The payment provider refused to open a payment for this booking, so no seats were held."
+    )
+    default_code = "payment_refused"
+
+
 class DatabaseUnavailable(ServiceUnavailable):
     default_detail = "The database is unavailable for a moment; please retry."
     default_code = "database_unavailable"

@@ -44,11 +44,13 @@ class KeyReused(APIException):
 
 
 def _fingerprint(request: Request) -> str:
+    # Parsing here, before anything is claimed: a malformed body fails now with its own 400
+    # (DRF would hand the view an empty body once a parse has failed).
+    body: Any = request.data
     try:
-        body: Any = request.data
         canonical = json.dumps(body, sort_keys=True, default=str)
-    except Exception:
-        canonical = request._request.body.decode("utf-8", "replace")
+    except (TypeError, ValueError):  # uploads and other bodies JSON cannot express
+        canonical = repr(sorted(body.items())) if hasattr(body, "items") else repr(body)
     raw = f"{request.method} {request.path}\n{canonical}"
     return hashlib.sha256(raw.encode()).hexdigest()
 

@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
         responses={
             201: BookingSerializer,
             409: ErrorResponse409Serializer,
+            502: OpenApiResponse(description="Stripe refused the payment; no seats were held."),
             503: OpenApiResponse(description="Payments unavailable; no seats were held."),
         },
         parameters=[idempotency_parameter],

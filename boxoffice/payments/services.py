@@ -20,7 +20,7 @@ from django.utils import timezone
 from boxoffice.accounts.models import User
 from boxoffice.booking import services as booking_services
 from boxoffice.booking.models import Booking, BookingStatus
-from boxoffice.core.errors import ServiceUnavailable
+from boxoffice.core.errors import PaymentRefused, ServiceUnavailable
 from boxoffice.core.money import from_minor_units, to_minor_units
 from boxoffice.schedule.models import Showtime
 
@@ -35,10 +35,14 @@ S = BookingStatus
 
 
 def checkout(*, user: User, showtime: Showtime, seat_ids: Sequence[int]) -> Booking:
-    """Hold the seats, then open a PaymentIntent for the frozen total. If Stripe cannot be
-    reached, the hold is released at once and the client gets 503: never a hold that cannot be
-    paid."""
+    """Hold the seats, then open a PaymentIntent for the frozen total. If the intent cannot be
+    opened, for whatever reason, the hold is released at once: never a hold that cannot be
+    paid. Stripe unreachable is a 503 (retry); Stripe refusing the request is a 502. A booking
+    whose total is zero (a free show) needs no payment and is confirmed at once."""
     booking = booking_services.create_hold(user=user, showtime=showtime, seat_ids=seat_ids)
+    if booking.total == 0:
+        booking_services.confirm_booking(booking=booking, paid_amount=booking.total)
+        return booking
     try:
         attach_payment_intent(booking)
     except gateway.GatewayUnavailable as exc:
@@ -47,6 +51,13 @@ def checkout(*, user: User, showtime: Showtime, seat_ids: Sequence[int]) -> Book
             "Payments are unavailable right now, so no seats were held; please try again shortly.",
             code="payments_unavailable",
         ) from exc
+    except stripe.StripeError as exc:
+        booking_services.release_unpayable_hold(booking=booking)
+        log.error("stripe refused a payment for booking %s: %s", booking.pk, exc)
+        raise PaymentRefused() from exc
+    except BaseException:
+        booking_services.release_unpayable_hold(booking=booking)
+        raise
     return booking
 
 

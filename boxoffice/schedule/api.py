@@ -11,6 +11,7 @@ from rest_framework.exceptions import ValidationError
 from boxoffice.accounts.permissions import IsAdminOrReadOnly
 from boxoffice.catalog.models import Movie
 from boxoffice.core.errors import ErrorResponse409Serializer
+from boxoffice.core.money import ZERO_DECIMAL
 from boxoffice.core.views import ProtectedDestroyMixin
 
 from . import selectors, services
@@ -48,6 +49,14 @@ class ShowtimeSerializer(serializers.ModelSerializer):
         if available is None:
             available = getattr(showtime, "capacity", None)
         return int(available or 0)
+
+    def validate_currency(self, value: str) -> str:
+        if value.lower() in ZERO_DECIMAL:
+            raise ValidationError(
+                f"{value.upper()} has no cents; prices here are decimal amounts with two places, "
+                "so use a currency with minor units (usd, eur, gbp, ...)."
+            )
+        return value.lower()
 
     def create(self, validated_data):  # type: ignore[no-untyped-def]
         showtime = _call(services.create_showtime, **validated_data)

@@ -232,3 +232,22 @@ def test_hold_frees_nothing_else_and_lapsed_seat_can_be_retaken(
     # The lapsed booking reads expired, and its other seat counts as free.
     assert bearer(other_customer).get(f"/api/v1/bookings/{first}/").json()["status"] == "expired"
     assert hold_labels(customer_api, showtime, "A2").status_code == 201
+
+
+def test_an_id_too_large_for_the_database_is_a_400_not_a_500(customer_api, showtime):
+    response = customer_api.post(
+        "/api/v1/bookings/", {"showtime": showtime.id, "seats": [10**20]}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["attr"].startswith("seats")
+
+
+def test_malformed_json_with_an_idempotency_key_is_a_parse_error(customer_api):
+    response = customer_api.post(
+        "/api/v1/bookings/",
+        data='{"showtime": 1, "seats": [',
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="k-malformed",
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "parse_error"

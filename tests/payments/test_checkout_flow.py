@@ -120,3 +120,15 @@ def test_cancel_confirmed_booking_refunds_through_stripe(
     run_worker()  # the queued refund task finds nothing left to refund
     assert Booking.objects.get(pk=booking["id"]).refunded_amount == Decimal("30.00")
     assert len(localstripe_refunds(localstripe, intent_id)) == 1
+
+
+def test_a_free_show_is_confirmed_at_once_without_a_payment(customer_api, make_showtime):
+    from decimal import Decimal as D
+
+    free = make_showtime(base_price=D("0.00"))
+    booking = hold(customer_api, free, n=1)
+    assert booking["status"] == "confirmed"
+    assert booking["payment"] is None
+    assert booking["total"] == "0.00"
+    assert len(booking["tickets"]) == 1
+    assert Booking.objects.get(pk=booking["id"]).payment_intent_id == ""

@@ -426,3 +426,19 @@ def test_movies_filter_by_genre_and_search(api, db):
     assert titles("search=ocean") == ["Solaris"]  # description
     assert titles("search=metropolis&genre=drama") == ["Metropolis"]
     assert titles("search=ordet&genre=science-fiction") == []
+
+
+def test_a_currency_without_cents_is_refused_with_the_reason(admin_api, movie, screen):
+    response = admin_api.post(
+        URL,
+        {
+            "movie": movie.id,
+            "screen": screen.id,
+            "starts_at": future(days=3, hour=18).isoformat(),
+            "base_price": "1200.00",
+            "currency": "JPY",
+        },
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "no cents" in response.json()["errors"][0]["detail"]
