@@ -7,6 +7,7 @@ turn the rare race into a clear message.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -223,6 +224,37 @@ def create_hold(*, user: User, showtime: Showtime, seat_ids: Sequence[int]) -> B
     return booking
 
 
+def _cancel(
+    booking: Booking,
+    *,
+    reason: str,
+    now: datetime,
+    notify: bool = True,
+    extra_condition: Q | None = None,
+    **fields: object,
+) -> None:
+    """The one way a booking becomes cancelled: lock its seats (the global lock order), move it
+    through the state machine (raises TransitionRefused), free its seats, and, unless
+    ``notify`` is off, tell the layers above inside the same transaction (refund, email)."""
+    seatmap_cache.invalidate(booking.showtime_id)
+    with transaction.atomic():
+        _lock_seats_of([booking.pk])
+        states.transition(
+            booking,
+            S.CANCELLED,
+            extra_condition=extra_condition,
+            cancelled_at=now,
+            cancel_reason=reason,
+            **fields,
+        )
+        BookingSeat.objects.filter(booking=booking, is_live=True).update(is_live=False)
+        seatmap_cache.invalidate_on_commit(booking.showtime_id)
+        if notify:
+            signals.booking_cancelled.send(
+                sender=Booking, booking=booking, was_paid=booking.paid_amount > 0
+            )
+
+
 def cancel_booking(*, booking: Booking, now: datetime | None = None) -> Booking:
     """Cancel a pending booking (its seats are released) or a confirmed one whose show is more
     than BOOKING_CANCEL_CUTOFF_MINUTES away (seats released; the refund is recorded). Anything
@@ -245,28 +277,19 @@ def cancel_booking(*, booking: Booking, now: datetime | None = None) -> Booking:
                 "minutes before the show.",
                 code="cancellation_closed",
             )
-    seatmap_cache.invalidate(booking.showtime_id)
-    with transaction.atomic():
-        _lock_seats_of([booking.pk])
-        condition = Q(status=S.CONFIRMED) | Q(expires_at__gt=now)
-        try:
-            states.transition(
-                booking,
-                S.CANCELLED,
-                extra_condition=condition,
-                cancelled_at=now,
-                cancel_reason="customer",
-            )
-        except states.TransitionRefused as exc:
-            raise Conflict(
-                f"This booking can no longer be cancelled (it is {exc.current}).",
-                code="invalid_state",
-            ) from exc
-        BookingSeat.objects.filter(booking=booking, is_live=True).update(is_live=False)
-        seatmap_cache.invalidate_on_commit(booking.showtime_id)
-        signals.booking_cancelled.send(
-            sender=Booking, booking=booking, was_paid=booking.paid_amount > 0
+    try:
+        # A pending booking only while its hold runs: a lapsed one is expired, not cancellable.
+        _cancel(
+            booking,
+            reason="customer",
+            now=now,
+            extra_condition=Q(status=S.CONFIRMED) | Q(expires_at__gt=now),
         )
+    except states.TransitionRefused as exc:
+        raise Conflict(
+            f"This booking can no longer be cancelled (it is {exc.current}).",
+            code="invalid_state",
+        ) from exc
     return booking
 
 
@@ -325,18 +348,8 @@ def confirm_booking(
 def release_unpayable_hold(*, booking: Booking) -> None:
     """Give the seats of a just-made hold back because payment cannot start (the provider is
     unreachable). No email, no refund: nothing was paid."""
-    now = timezone.now()
-    seatmap_cache.invalidate(booking.showtime_id)
-    with transaction.atomic():
-        _lock_seats_of([booking.pk])
-        try:
-            states.transition(
-                booking, S.CANCELLED, cancelled_at=now, cancel_reason="payment_unavailable"
-            )
-        except states.TransitionRefused:
-            return
-        BookingSeat.objects.filter(booking=booking, is_live=True).update(is_live=False)
-        seatmap_cache.invalidate_on_commit(booking.showtime_id)
+    with contextlib.suppress(states.TransitionRefused):  # already moved on: nothing to give back
+        _cancel(booking, reason="payment_unavailable", now=timezone.now(), notify=False)
 
 
 def _issue_tickets(booking: Booking, *, now: datetime) -> None:
@@ -352,24 +365,16 @@ def cancel_unfulfillable(
     """A payment arrived for a booking whose seats are gone (its hold lapsed and another buyer
     took a seat). Record the money and cancel, so the refund follows (``booking_cancelled``
     with ``was_paid``). Returns False when the booking had already moved on."""
-    now = now or timezone.now()
-    seatmap_cache.invalidate(booking.showtime_id)
-    with transaction.atomic():
-        _lock_seats_of([booking.pk])
-        try:
-            states.transition(
-                booking,
-                S.CANCELLED,
-                cancelled_at=now,
-                cancel_reason="seats_lost",
-                paid_amount=paid_amount,
-                extra_condition=Q(status__in=[S.PENDING, S.EXPIRED]),
-            )
-        except states.TransitionRefused:
-            return False
-        BookingSeat.objects.filter(booking=booking, is_live=True).update(is_live=False)
-        seatmap_cache.invalidate_on_commit(booking.showtime_id)
-        signals.booking_cancelled.send(sender=Booking, booking=booking, was_paid=paid_amount > 0)
+    try:
+        _cancel(
+            booking,
+            reason="seats_lost",
+            now=now or timezone.now(),
+            paid_amount=paid_amount,
+            extra_condition=Q(status__in=[S.PENDING, S.EXPIRED]),
+        )
+    except states.TransitionRefused:
+        return False
     return True
 
 
