@@ -345,3 +345,20 @@ def test_cancel_error_codes_say_why(customer_api, showtime):
     lapse(mine)
     assert error_codes(customer_api.post(f"{BOOKINGS}{mine}/cancel/")) == ["booking_expired"]
     assert Decimal(customer_api.get(f"{BOOKINGS}{mine}/").json()["total"]) == Decimal("15.00")
+
+
+def test_confirm_after_expiry_releases_another_lapsed_hold_on_the_seat(
+    api, customer_api, other_customer, showtime
+):
+    """The seat went to someone else whose hold lapsed too: it is free, so the late payment
+    gets it (their lapsed row must be released, not taken as a live claim)."""
+    mine = book(customer_api, showtime, "A1", "B1")
+    lapse(mine, ago=timedelta(minutes=5))
+    theirs = book(bearer(other_customer), showtime, "B1")
+    lapse(theirs)
+
+    assert confirm(mine) == Outcome.CONFIRMED
+
+    assert statuses(api, showtime)["B1"] == "booked"
+    assert bearer(other_customer).get(f"{BOOKINGS}{theirs}/").json()["status"] == "expired"
+    assert live_rows(showtime) == 2

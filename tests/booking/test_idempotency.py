@@ -105,3 +105,47 @@ def test_key_longer_than_255_is_400(customer_api, showtime):
     assert "idempotency_key" in error_attrs(response)
     assert Booking.objects.count() == 0
     assert hold_labels(customer_api, showtime, "A1", **key("x" * 255)).status_code == 201
+
+
+def test_same_key_and_empty_body_on_another_booking_is_422_not_a_replay(customer_api, showtime):
+    """Method and path are part of what a key stands for, not only the body."""
+    first = hold_labels(customer_api, showtime, "A1").json()["id"]
+    second = hold_labels(customer_api, showtime, "A2").json()["id"]
+    assert customer_api.post(f"{BOOKINGS}{first}/cancel/", **key("k-cancel")).status_code == 200
+
+    other = customer_api.post(f"{BOOKINGS}{second}/cancel/", **key("k-cancel"))
+
+    assert other.status_code == 422
+    assert Booking.objects.get(pk=second).status == "pending"
+
+
+def test_a_key_still_in_flight_is_409_until_its_request_is_presumed_dead(
+    customer, customer_api, showtime
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from boxoffice.core.idempotency import IN_FLIGHT_TIMEOUT
+    from boxoffice.core.models import IdempotencyKey
+
+    # The first request's row, as a request still running in another process leaves it.
+    first = hold_labels(customer_api, showtime, "B1", **key("k-flight"))
+    assert first.status_code == 201
+    row = IdempotencyKey.objects.get(user=customer, key="k-flight")
+    row.state = IdempotencyKey.State.IN_FLIGHT
+    row.response_status = row.response_body = None
+    row.save()
+
+    retry = hold_labels(customer_api, showtime, "B1", **key("k-flight"))
+    assert retry.status_code == 409
+    assert retry.json()["errors"][0]["code"] == "idempotency_in_flight"
+
+    # Past the timeout the first request is taken to have died, and the retry acts.
+    IdempotencyKey.objects.filter(pk=row.pk).update(
+        created_at=timezone.now() - IN_FLIGHT_TIMEOUT - timedelta(seconds=1)
+    )
+    taken_over = hold_labels(customer_api, showtime, "B1", **key("k-flight"))
+    # It acted (B1 is the first request's seat, so it is refused as taken, not as in flight).
+    assert taken_over.status_code == 409
+    assert taken_over.json()["errors"][0]["code"] == "seats_unavailable"

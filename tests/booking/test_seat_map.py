@@ -141,3 +141,22 @@ def test_cache_does_not_hide_writes(api, showtime, customer_api, admin_api):
     response = admin_api.post("/api/v1/pricing/policy/", {"vip_factor": "2.00"}, format="json")
     assert response.status_code == 201
     assert {s["price"] for s in seat_map(api, showtime) if s["tier"] == "vip"} == {"20.00"}
+
+
+def test_cache_lasts_only_until_the_first_of_several_holds_runs_out(
+    api, showtime, customer_api, settings
+):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    cache.clear()
+    assert hold_labels(customer_api, showtime, "A4").status_code == 201  # the usual 10 minutes
+    settings.BOOKING_HOLD_SECONDS = 2
+    short = hold_labels(customer_api, showtime, "A3")
+    assert short.status_code == 201
+    seats = statuses(api, showtime)  # computed and cached with both holds running
+    assert (seats["A3"], seats["A4"]) == ("held", "held")
+
+    wait = (parse_time(short.json()["expires_at"]) - timezone.now()).total_seconds() + 0.05
+    time.sleep(max(wait, 0))
+
+    seats = statuses(api, showtime)
+    assert (seats["A3"], seats["A4"]) == ("available", "held")
