@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import django_filters
 from django.conf import settings
 from django.db import DatabaseError
@@ -309,6 +311,14 @@ seat_map.initkwargs = {}  # type: ignore[attr-defined]
 @extend_schema_field({"type": "string", "pattern": r"^\d{2}:\d{2}(:\d{2})?$", "example": "12:00"})
 class LocalTimeField(serializers.TimeField):
     """A wall-clock time without an offset (``HH:MM[:SS]``), in each theater's own zone."""
+
+    def to_internal_value(self, value):  # type: ignore[no-untyped-def]
+        if isinstance(value, str) and re.search(r"(Z|[+-]\d{2}:?\d{2})$", value.strip()):
+            raise ValidationError(
+                "Give a local wall-clock time without an offset, like 12:00: it applies in "
+                "each theater's own time zone."
+            )
+        return super().to_internal_value(value)
 
 
 class PricePolicySerializer(serializers.ModelSerializer):

@@ -101,10 +101,19 @@ class SeatSerializer(serializers.ModelSerializer):
         fields = ["id", "row", "number", "label", "tier"]
 
 
+def _row_names() -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.RegexField(
+            ROW_NAME, error_messages={"invalid": "Row names are 1 to 3 capital letters: A, B, AA."}
+        ),
+        required=False,
+    )
+
+
 class TiersSerializer(serializers.Serializer):
-    standard = serializers.ListField(child=serializers.RegexField(ROW_NAME), required=False)
-    premium = serializers.ListField(child=serializers.RegexField(ROW_NAME), required=False)
-    vip = serializers.ListField(child=serializers.RegexField(ROW_NAME), required=False)
+    standard = _row_names()
+    premium = _row_names()
+    vip = _row_names()
 
 
 class SeatGridSerializer(serializers.Serializer):

@@ -43,7 +43,15 @@ class RangeSerializer(serializers.Serializer):
         if end <= start:
             raise ValidationError({"to": ["'to' must be after 'from'."]})
         if end - start > timedelta(days=MAX_RANGE_DAYS):
-            raise ValidationError({"to": [f"The range may span at most {MAX_RANGE_DAYS} days."]})
+            raise ValidationError(
+                {
+                    "to": [
+                        f"The range {start.date()} to {end.date()} spans {(end - start).days} "
+                        f"days; at most {MAX_RANGE_DAYS} are allowed (without 'to', it is 30 "
+                        "days from now)."
+                    ]
+                }
+            )
         return {"start": start, "end": end}
 
 

@@ -189,3 +189,16 @@ def test_policy_change_is_a_new_version_and_keeps_frozen_prices(
     fresh = hold_labels(bearer(other_customer), showtime, "A2", "B2").json()
     assert [s["price"] for s in fresh["seats"]] == ["30.00", "20.00"]
     assert fresh["total"] == "50.00"
+
+
+def test_a_morning_end_with_a_time_zone_offset_is_refused(admin_api):
+    response = admin_api.post(
+        "/api/v1/pricing/policy/", {"morning_ends_at": "12:00+05:00"}, format="json"
+    )
+    assert response.status_code == 400
+    assert "without an offset" in response.json()["errors"][0]["detail"]
+    assert (
+        admin_api.post("/api/v1/pricing/policy/", {"morning_ends_at": "11:30"}, format="json")
+        .json()["morning_ends_at"]
+        .startswith("11:30")
+    )
