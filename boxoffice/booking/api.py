@@ -24,6 +24,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from boxoffice.core.errors import ErrorResponse409Serializer
+from boxoffice.core.filters import MAX_ID, IdFilter
 from boxoffice.core.idempotency import HEADER as IDEMPOTENCY_HEADER
 from boxoffice.core.idempotency import idempotent
 from boxoffice.core.throttling import AnonThrottle
@@ -31,9 +32,6 @@ from boxoffice.schedule.models import Showtime
 
 from . import selectors, services, states
 from .models import Booking, BookingSeat, BookingStatus
-
-# Largest id the databases store (bigint); anything above is refused as input, not overflowed.
-MAX_ID = 2**63 - 1
 
 
 class SeatMapEntrySerializer(serializers.Serializer):
@@ -147,8 +145,8 @@ class BookingFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=BookingStatus.choices, method="filter_status")
     # Plain numbers, not choices among all users: a customer's list is already only their own,
     # and a choice field would tell them which user ids exist.
-    user = django_filters.NumberFilter(field_name="user_id", help_text="A user id (admins).")
-    showtime = django_filters.NumberFilter(field_name="showtime_id", help_text="A showtime id.")
+    user = IdFilter(field_name="user_id", help_text="A user id (admins).")
+    showtime = IdFilter(field_name="showtime_id", help_text="A showtime id.")
 
     class Meta:
         model = Booking

@@ -11,6 +11,7 @@ from rest_framework.exceptions import ValidationError
 from boxoffice.accounts.permissions import IsAdminOrReadOnly
 from boxoffice.catalog.models import Movie
 from boxoffice.core.errors import ErrorResponse409Serializer
+from boxoffice.core.filters import IdFilter
 from boxoffice.core.money import ZERO_DECIMAL
 from boxoffice.core.views import ProtectedDestroyMixin
 
@@ -78,7 +79,9 @@ class ShowtimeFilter(django_filters.FilterSet):
     date = django_filters.DateFilter(
         method="filter_date", help_text="Shows on this date in the theater's time zone."
     )
-    theater = django_filters.NumberFilter(field_name="screen__theater")
+    theater = IdFilter(field_name="screen__theater_id", help_text="A theater id.")
+    movie = IdFilter(field_name="movie_id", help_text="A movie id.")
+    screen = IdFilter(field_name="screen_id", help_text="A screen id.")
 
     class Meta:
         model = Showtime
