@@ -80,8 +80,6 @@ class ShowtimeFilter(django_filters.FilterSet):
         method="filter_date", help_text="Shows on this date in the theater's time zone."
     )
     theater = IdFilter(field_name="screen__theater_id", help_text="A theater id.")
-    movie = IdFilter(field_name="movie_id", help_text="A movie id.")
-    screen = IdFilter(field_name="screen_id", help_text="A screen id.")
 
     class Meta:
         model = Showtime
