@@ -15,6 +15,8 @@ class IsAdminOrReadOnly(BasePermission):
     """Anyone may read; only administrators may write (the catalog and the schedule)."""
 
     message = "Only administrators may change the catalog and the schedule."
+    # Read by the schema generator (boxoffice.core.openapi): reads need no sign-in.
+    allows_anonymous_reads = True
 
     def has_permission(self, request, view):  # type: ignore[no-untyped-def]
         if request.method in SAFE_METHODS:
