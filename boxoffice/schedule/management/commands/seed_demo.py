@@ -2,6 +2,9 @@
 
 Two theaters in different time zones, screens with tiered grids, eight movies with generated
 posters, a week of non-overlapping shows, and two logins (printed at the end).
+
+The logins have published passwords (an admin among them), so the command refuses to run with
+DEBUG off, where it would most likely be a production database, unless given ``--force``.
 """
 
 from __future__ import annotations
@@ -10,8 +13,9 @@ import io
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -87,8 +91,27 @@ class Command(BaseCommand):
         parser.add_argument(
             "--days", type=int, default=7, help="Days of shows from today (default 7)"
         )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Run even with DEBUG off (creates logins with published passwords)",
+        )
 
     def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
+        if not settings.DEBUG:
+            if not opts["force"]:
+                raise CommandError(
+                    "seed_demo creates logins with published passwords (admin / "
+                    "boxoffice-admin) and DEBUG is off, so this looks like a production "
+                    "database: refused. Run it with DJANGO_DEBUG=1, or pass --force if you "
+                    "really mean to."
+                )
+            self.stderr.write(
+                self.style.WARNING(
+                    "DEBUG is off and --force was given: creating the demo logins with their "
+                    "published passwords. Change or remove them before going live."
+                )
+            )
         with transaction.atomic():
             self._users()
             genres = {
