@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import django_filters
+from django.conf import settings
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, serializers, viewsets
@@ -10,9 +11,9 @@ from rest_framework.exceptions import ValidationError
 
 from boxoffice.accounts.permissions import IsAdminOrReadOnly
 from boxoffice.catalog.models import Movie
+from boxoffice.core import money
 from boxoffice.core.errors import ErrorResponse409Serializer
 from boxoffice.core.filters import IdFilter
-from boxoffice.core.money import ZERO_DECIMAL
 from boxoffice.core.views import ProtectedDestroyMixin
 
 from . import selectors, services
@@ -52,12 +53,32 @@ class ShowtimeSerializer(serializers.ModelSerializer):
         return int(available or 0)
 
     def validate_currency(self, value: str) -> str:
-        if value.lower() in ZERO_DECIMAL:
+        try:
+            return money.validate_currency(value)
+        except money.UnsupportedCurrency as exc:
+            raise ValidationError(str(exc)) from exc
+
+    def validate(self, attrs):  # type: ignore[no-untyped-def]
+        """The base price must be chargeable in the show's currency: whole numbers for
+        zero-decimal currencies (jpy, krw, ...), cents for the rest."""
+        currency = attrs.get("currency") or getattr(
+            self.instance, "currency", settings.DEFAULT_CURRENCY
+        )
+        base_price = attrs.get("base_price", getattr(self.instance, "base_price", None))
+        try:
+            step = money.quantum(currency)
+        except money.UnsupportedCurrency as exc:  # a show stored before currencies were checked
+            raise ValidationError({"currency": [str(exc)]}) from exc
+        if base_price is not None and base_price % step:
             raise ValidationError(
-                f"{value.upper()} has no cents; prices here are decimal amounts with two places, "
-                "so use a currency with minor units (usd, eur, gbp, ...)."
+                {
+                    "base_price": [
+                        f"{base_price} is not a price in {currency.upper()}: base_price must be "
+                        f"a whole number for {currency.upper()} (in steps of {step})."
+                    ]
+                }
             )
-        return value.lower()
+        return attrs
 
     def create(self, validated_data):  # type: ignore[no-untyped-def]
         showtime = _call(services.create_showtime, **validated_data)
