@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -16,12 +14,14 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
+from boxoffice.core.parsers import JSONParser
 from boxoffice.core.throttling import LOGIN_THROTTLES
 
 from . import services
@@ -233,21 +233,65 @@ class RefreshView(CredentialsView):
         return response
 
 
+class LogoutRequestSerializer(serializers.Serializer):
+    refresh = serializers.CharField(
+        required=False,
+        help_text=(
+            "The refresh token to revoke. Required for Bearer clients; browsers omit it and "
+            "the refresh_token cookie is revoked instead."
+        ),
+    )
+
+
+def _revoke_refresh(raw: str, *, user: User) -> None:
+    """Blacklist the refresh token ``raw`` of ``user``. One that is expired or already
+    blacklisted has nothing left to revoke; anything else that is not a refresh token of this
+    user is refused (400 on ``refresh``)."""
+    try:
+        token = RefreshToken(raw)  # type: ignore[arg-type]
+    except ExpiredTokenError:
+        return
+    except TokenError as exc:
+        if BlacklistedToken.objects.filter(token__token=raw).exists():
+            return  # signed out before: done already
+        raise ValidationError({"refresh": [f"{exc}."]}, code="token_not_valid") from exc
+    if str(token.get(jwt_settings.USER_ID_CLAIM)) != str(user.pk):
+        raise ValidationError(
+            {"refresh": ["This refresh token belongs to another account."]},
+            code="token_not_valid",
+        )
+    token.blacklist()
+
+
 class LogoutView(AuthView):
     permission_classes = [IsAuthenticated]
+    parser_classes = [JSONParser]
 
     @extend_schema(
         summary="Sign out: blacklist the refresh token and clear the cookies",
-        request=RefreshRequestSerializer,
+        description=(
+            "Revokes the session's refresh token, so it can no longer mint access tokens, and "
+            'clears the auth cookies. Bearer clients send `{"refresh": "..."}` (400 '
+            "without it); browsers send nothing and their `refresh_token` cookie is revoked. "
+            "The access token stays valid until it expires (minutes): drop it."
+        ),
+        request=LogoutRequestSerializer,
         responses={204: OpenApiResponse(description="signed out")},
     )
     def post(self, request: Request) -> Response:
-        raw = request.data.get("refresh") if hasattr(request.data, "get") else None
-        raw = raw or request.COOKIES.get(settings.JWT_REFRESH_COOKIE)
-        if isinstance(raw, str) and raw:
-            # An already invalid token has nothing left to revoke.
-            with contextlib.suppress(TokenError):
-                RefreshToken(raw).blacklist()  # type: ignore[arg-type]
+        body = LogoutRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        raw = body.validated_data.get("refresh") or request.COOKIES.get(settings.JWT_REFRESH_COOKIE)
+        if raw:
+            _revoke_refresh(raw, user=request.user)  # type: ignore[arg-type]
+        elif request.META.get(jwt_settings.AUTH_HEADER_NAME):
+            # A Bearer client: the refresh token it holds is the session; without it nothing
+            # would be revoked and the client would believe it had signed out.
+            raise ValidationError(
+                {"refresh": ['Send the refresh token to revoke: {"refresh": "..."}.']},
+                code="required",
+            )
+        # else a browser whose refresh cookie is gone: nothing to revoke, clear the rest.
         response = Response(status=status.HTTP_204_NO_CONTENT)
         clear_auth_cookies(response)
         return response
