@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 from boxoffice.booking.models import Booking, BookingSeat
 from boxoffice.booking.tickets import qr_png
@@ -26,7 +27,10 @@ def _context(booking: Booking) -> dict:
         "movie": showtime.movie,
         "theater": theater,
         "screen": showtime.screen,
-        "local_start": showtime.starts_at.astimezone(theater.tzinfo),
+        # The theatre's wall clock, naive on purpose: the ``date`` filter converts an aware
+        # datetime to the current time zone (UTC in the worker), which would print a 21:00
+        # Los Angeles show as 05:00 the next day.
+        "local_start": timezone.localtime(showtime.starts_at, theater.tzinfo).replace(tzinfo=None),
         "timezone": theater.timezone,
         "seats": [
             {
