@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.middleware.csrf import get_token
+from django.utils.http import is_same_domain
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import AuthenticationFailed, ValidationError
+from rest_framework.exceptions import AuthenticationFailed, PermissionDenied, ValidationError
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -127,8 +131,55 @@ class RegisterView(AuthView):
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
+def _refuse_cross_site(request: Request) -> None:
+    """Login CSRF: a page on another site must not sign the visitor's browser in to an account
+    of its choosing. A browser names the page that sent a POST in ``Origin`` (or, older ones,
+    ``Referer``); refuse any but our own site and the origins we trust. Clients that send
+    neither are not browsers (curl, generated clients) and cannot be driven by another site;
+    the JSON-only body is the second lock (a cross-site form cannot send JSON)."""
+    origin = request.META.get("HTTP_ORIGIN")
+    if origin is None:
+        referer = request.META.get("HTTP_REFERER")
+        if referer is None:
+            return
+        parts = urlsplit(referer)
+        origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else referer
+    if not _trusted_origin(request, origin):
+        raise PermissionDenied(
+            f"CSRF failed: sign-in from {origin} is not allowed; sign in from this site "
+            "or from an origin in CSRF_TRUSTED_ORIGINS or CORS_ALLOWED_ORIGINS."
+        )
+
+
+def _trusted_origin(request: Request, origin: str) -> bool:
+    """Our own scheme and host, or an origin of CSRF_TRUSTED_ORIGINS (``https://*.example.com``
+    wildcards as Django reads them) or CORS_ALLOWED_ORIGINS."""
+    if origin == f"{request.scheme}://{request.get_host()}":
+        return True
+    trusted = [*settings.CSRF_TRUSTED_ORIGINS, *settings.CORS_ALLOWED_ORIGINS]
+    if origin in trusted:
+        return True
+    parts = urlsplit(origin)
+    for entry in trusted:
+        allowed = urlsplit(entry)
+        if (
+            "*" in allowed.netloc
+            and allowed.scheme == parts.scheme
+            and is_same_domain(parts.netloc, allowed.netloc.removeprefix("*"))
+        ):
+            return True
+    return False
+
+
 class LoginView(CredentialsView):
     throttle_classes = LOGIN_THROTTLES
+    # JSON only: an HTML form on another site can post form-encoded, multipart or text/plain
+    # bodies, never application/json (that needs a CORS preflight only our origins pass).
+    parser_classes = [JSONParser]
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        _refuse_cross_site(request)  # before the throttles: a refused page spends nothing
+        super().initial(request, *args, **kwargs)
 
     @extend_schema(
         summary="Sign in a browser client (sets HttpOnly JWT cookies and csrftoken)",
