@@ -18,7 +18,6 @@ cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; w
 trap cleanup EXIT INT TERM
 
 $PY manage.py migrate --noinput
-$PY manage.py createcachetable
 $PY manage.py seed_demo
 
 $PY -m localstripe --port "$STRIPE_PORT" > .localstripe.log 2>&1 &
