@@ -1,6 +1,7 @@
 """What can be checked of the deployment files without a Docker engine: the compose file's shape,
-and the image's commands run directly (collectstatic with the Dockerfile's throwaway settings,
-gunicorn with deploy/gunicorn.conf.py answering its health check)."""
+the image's commands run directly (collectstatic with the Dockerfile's throwaway settings,
+gunicorn with deploy/gunicorn.conf.py answering its health check, `migrate` as the whole database
+set-up), and the locks (the image's holds no dev tool; the dev lock pins the same versions)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ import re
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
 import yaml
+from django.db import connection
 
 from tests.conftest import _free_port
 
@@ -35,12 +39,78 @@ def _production_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def _stages() -> dict[str, str]:
+    """Each stage's instructions (comments left out), by stage name, in order."""
+    instructions = re.sub(r"^#.*\n", "", DOCKERFILE, flags=re.MULTILINE)
+    parts = re.split(r"^FROM \S+ AS (\w+)$", instructions, flags=re.MULTILINE)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
+
+
+def _pins(lock: str) -> dict[str, str]:
+    """name -> version of each `name==version` line of a pip-compile lock."""
+    text = (ROOT / lock).read_text()
+    return {
+        m["name"].lower().replace("_", "-"): m["version"]
+        for m in re.finditer(r"^(?P<name>[A-Za-z0-9._-]+)==(?P<version>\S+)", text, re.MULTILINE)
+    }
+
+
+def _dev_extra() -> set[str]:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    return {
+        re.split(r"[^A-Za-z0-9._-]", req, maxsplit=1)[0].lower().replace("_", "-")
+        for req in pyproject["project"]["optional-dependencies"]["dev"]
+    }
+
+
 def test_the_image_runs_as_a_non_root_user_and_serves_with_gunicorn():
-    stages = re.findall(r"^FROM .* AS (\w+)", DOCKERFILE, flags=re.MULTILINE)
-    assert stages == ["build", "runtime"]
-    runtime = DOCKERFILE.split("AS runtime", 1)[1]
+    stages = _stages()
+    # The app image is the last stage, so a plain `docker build` makes it; `emulators` is only
+    # built on request (--target emulators) for the compose demo.
+    assert list(stages) == ["build", "emulators", "runtime"]
+    runtime = stages["runtime"]
     assert re.search(r"^USER app$", runtime, flags=re.MULTILINE)
     assert '"gunicorn", "-c", "deploy/gunicorn.conf.py", "config.wsgi:application"' in runtime
+    assert "COPY --from=build /venv /venv" in runtime
+    assert "COPY --from=emulators" not in runtime
+
+
+def test_the_image_installs_the_runtime_lock_only():
+    build = _stages()["build"]
+    assert "pip install -r requirements.lock" in build
+    assert "requirements-dev.lock" not in build
+    assert "requirements-dev.lock" not in _stages()["runtime"]
+
+
+# Dev tools that must never reach the image. `requests` is in the dev extra for the tests, but
+# stripe needs it at run time too, so it is in both locks.
+DEV_TOOLS = {
+    "pytest", "pytest-django", "factory-boy", "hypothesis", "schemathesis", "localstripe",
+    "aiosmtpd", "ruff", "mypy", "django-stubs", "djangorestframework-stubs", "pip-tools",
+    "playwright",
+}  # fmt: skip
+
+
+def test_the_images_lock_holds_no_dev_tool():
+    runtime = _pins("requirements.lock")
+    assert {"django", "gunicorn", "psycopg", "stripe"} <= set(runtime)
+    dev_tools = DEV_TOOLS | (_dev_extra() - {"requests"})
+    assert not dev_tools & set(runtime), "requirements.lock is the image's lock: runtime only"
+    # nor what only the dev tools pull in
+    for name in ("pluggy", "iniconfig", "aiohttp", "greenlet", "mypy-extensions", "faker"):
+        assert name not in runtime
+    # pip-tools' header names the command: compiled without the dev extra
+    header = (ROOT / "requirements.lock").read_text().split("\n\n", 1)[0]
+    assert "pip-compile" in header
+    assert "--extra" not in header
+
+
+def test_the_dev_lock_pins_the_runtime_locks_versions_and_the_dev_tools():
+    runtime, dev = _pins("requirements.lock"), _pins("requirements-dev.lock")
+    differing = {name: (v, dev.get(name)) for name, v in runtime.items() if dev.get(name) != v}
+    assert not differing, f"runtime pins missing or different in requirements-dev.lock: {differing}"
+    assert set(dev) >= DEV_TOOLS | _dev_extra()
+    assert "--constraint=requirements.lock" in (ROOT / "requirements-dev.lock").read_text()
 
 
 def test_compose_runs_web_worker_database_and_stripe_emulator():
@@ -48,6 +118,13 @@ def test_compose_runs_web_worker_database_and_stripe_emulator():
     services = compose["services"]
     assert {"db", "migrate", "web", "worker", "stripe"} <= set(services)
     assert services["worker"]["command"] == ["python", "manage.py", "worker"]
+    # migrate is the whole database set-up (no createcachetable)
+    assert services["migrate"]["command"] == ["python", "manage.py", "migrate", "--noinput"]
+    for name in ("migrate", "web", "worker"):
+        assert services[name]["build"]["target"] == "runtime"
+    # the emulators are dev tools: their own image stage, not the app image
+    for name in ("stripe", "mail"):
+        assert services[name]["build"]["target"] == "emulators"
     assert services["web"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     assert "8420" in " ".join(services["stripe"]["command"])
     env = services["web"]["environment"]
@@ -113,3 +190,67 @@ def test_gunicorn_with_the_deploy_config_answers_its_health_check(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+# Run in a fresh database after `migrate` alone: an anonymous API request is throttled, so its
+# counter goes to the default cache, the database cache.
+REQUEST_AFTER_MIGRATE = """
+from django.core.cache import caches
+from django.db import connection
+from django.test import Client
+assert type(caches["default"]).__name__ == "DatabaseCache", type(caches["default"])
+status = Client().get("/api/v1/genres/").status_code
+with connection.cursor() as cursor:
+    cursor.execute("SELECT count(*) FROM boxoffice_cache")
+    entries = cursor.fetchone()[0]
+print(status, entries)
+"""
+
+
+def _migrate_then_request(database_url: str, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CACHE_URL"))}
+    env.update(
+        DATABASE_URL=database_url,
+        CACHE_URL="db://",
+        DJANGO_DEBUG="1",
+        MEDIA_ROOT=str(tmp_path / "media"),
+        PYTHONWARNINGS="ignore",
+    )
+
+    def manage(*args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    manage("migrate", "--noinput", "-v0")
+    status, entries = manage("shell", "-c", REQUEST_AFTER_MIGRATE).split()[-2:]
+    assert status == "200"
+    assert int(entries) >= 1, "the throttle counter went to the database cache"
+    # The migration is safe to run again (the table exists: nothing to do).
+    manage("migrate", "core", "0001", "--noinput", "-v0")
+    manage("migrate", "--noinput", "-v0")
+
+
+def test_migrate_alone_sets_up_the_database_cache_on_sqlite(tmp_path):
+    _migrate_then_request(f"sqlite:///{tmp_path / 'fresh.sqlite3'}", tmp_path)
+
+
+@pytest.mark.postgres
+def test_migrate_alone_sets_up_the_database_cache_on_postgresql(tmp_path):
+    """A new database on the test server, migrated by `migrate` alone, then dropped."""
+    import psycopg
+
+    params = connection.get_connection_params()
+    url = os.environ["DATABASE_URL"]
+    name = f"boxoffice_fresh_{uuid.uuid4().hex[:12]}"
+    admin = {k: v for k, v in params.items() if k in ("host", "port", "user", "password")}
+    with psycopg.connect(dbname="postgres", autocommit=True, **admin) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        _migrate_then_request(url.rsplit("/", 1)[0] + "/" + name, tmp_path)
+    finally:
+        with psycopg.connect(dbname="postgres", autocommit=True, **admin) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
