@@ -376,6 +376,8 @@ DEFAULT_CLEANING_MINUTES = 15
 BOOKING_HOLD_SECONDS = env_int("BOOKING_HOLD_SECONDS", 600)
 BOOKING_MAX_SEATS = env_int("BOOKING_MAX_SEATS", 10)
 BOOKING_CANCEL_CUTOFF_MINUTES = env_int("BOOKING_CANCEL_CUTOFF_MINUTES", 60)
+# Doors open this long before a show starts; tickets admit from then until the show ends.
+CHECKIN_OPENS_MINUTES = env_int("CHECKIN_OPENS_MINUTES", 120)
 # Price factors used until an admin saves a pricing policy (see boxoffice/booking/pricing.py).
 PRICE_FACTORS = {
     "standard": Decimal("1.00"),

@@ -6,10 +6,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from rest_framework.routers import DefaultRouter
 
 from boxoffice.accounts.api import UserViewSet, auth_urls
-from boxoffice.booking.api import CheckInView, PricePolicyView, seat_map
+from boxoffice.booking.api.bookings import BookingViewSet
+from boxoffice.booking.api.checkin import CheckInView
+from boxoffice.booking.api.pricing import PricePolicyView
+from boxoffice.booking.api.seatmap import seat_map
 from boxoffice.catalog.api import GenreViewSet, MovieViewSet, ScreenViewSet, TheaterViewSet
 from boxoffice.core import health
-from boxoffice.payments.api import CheckoutBookingViewSet, StripeWebhookView
+from boxoffice.payments.api import BookingPayView, StripeWebhookView
 from boxoffice.reports.api import RevenueReportView, ShowtimeReportView
 from boxoffice.schedule.api import MovieShowtimesView, ShowtimeViewSet
 
@@ -23,7 +26,7 @@ router.register("movies", MovieViewSet, basename="movie")
 router.register("theaters", TheaterViewSet, basename="theater")
 router.register("screens", ScreenViewSet, basename="screen")
 router.register("showtimes", ShowtimeViewSet, basename="showtime")
-router.register("bookings", CheckoutBookingViewSet, basename="booking")
+router.register("bookings", BookingViewSet, basename="booking")
 
 api_v1 = [
     *[
@@ -32,6 +35,7 @@ api_v1 = [
     ],
     path("movies/<int:movie_id>/showtimes/", MovieShowtimesView.as_view(), name="movie-showtimes"),
     path("showtimes/<int:showtime_id>/seats/", seat_map, name="showtime-seats"),
+    path("bookings/<int:pk>/pay/", BookingPayView.as_view(), name="booking-pay"),
     path("payments/stripe/webhook/", StripeWebhookView.as_view(), name="stripe-webhook"),
     path("checkin/", CheckInView.as_view(), name="checkin"),
     path("pricing/policy/", PricePolicyView.as_view(), name="price-policy"),

@@ -16,7 +16,7 @@ transaction as their INSERT, in seat order) before inserting their own row. Paid
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import datetime, time
 from decimal import Decimal
 
 from django.conf import settings
@@ -91,6 +91,65 @@ class BookingStatus(models.TextChoices):
     EXPIRED = "expired", "Expired"
 
 
+# --- The one home of "is this hold still running?" ------------------------------------------
+# A seat row holds its seat while it is live and either paid (no expiry) or its hold has not
+# lapsed. A pending booking whose hold lapsed *is* expired, whether or not the tidy-up has
+# rewritten its row. Every read and write asks these methods; the Python twin for one loaded
+# booking is states.effective_status, and schedule.selectors.showtime_list keeps a copy (the
+# schedule app sits below this one) that names this function.
+
+
+def live_seat_q(now: datetime, prefix: str = "") -> models.Q:
+    """Seat rows holding their seat at ``now``; ``prefix`` reaches them across a relation
+    (``"booking_seats__"`` from a showtime)."""
+    return models.Q(**{f"{prefix}is_live": True}) & (
+        models.Q(**{f"{prefix}hold_expires_at__isnull": True})
+        | models.Q(**{f"{prefix}hold_expires_at__gt": now})
+    )
+
+
+class BookingSeatQuerySet(models.QuerySet["BookingSeat"]):
+    def live(self, now: datetime) -> BookingSeatQuerySet:
+        """Rows that hold or own their seat at ``now``."""
+        return self.filter(live_seat_q(now))
+
+    def lapsed(self, now: datetime) -> BookingSeatQuerySet:
+        """Rows still marked live whose hold ran out: their seats are free."""
+        return self.filter(is_live=True, hold_expires_at__lte=now)
+
+
+class BookingQuerySet(models.QuerySet["Booking"]):
+    def running_holds(self, now: datetime) -> BookingQuerySet:
+        """Pending bookings whose hold has not lapsed."""
+        return self.filter(status=BookingStatus.PENDING, expires_at__gt=now)
+
+    def lapsed(self, now: datetime) -> BookingQuerySet:
+        """Pending bookings whose hold has lapsed: expired, even before the tidy-up says so."""
+        return self.filter(status=BookingStatus.PENDING, expires_at__lte=now)
+
+    def with_effective_status(self, status: str, now: datetime) -> BookingQuerySet:
+        """Bookings that *are* ``status`` at ``now`` (a lapsed pending booking is expired)."""
+        if status == BookingStatus.PENDING:
+            return self.running_holds(now)
+        if status == BookingStatus.EXPIRED:
+            return self.filter(
+                models.Q(status=status)
+                | models.Q(status=BookingStatus.PENDING, expires_at__lte=now)
+            )
+        return self.filter(status=status)
+
+    def breaking_money_invariant(self) -> BookingQuerySet:
+        """Bookings whose money is not settled: confirmed with something refunded, or not
+        confirmed with less refunded than paid. Empty once every refund has gone through."""
+        return self.filter(
+            models.Q(status=BookingStatus.CONFIRMED, refunded_amount__gt=0)
+            | (
+                ~models.Q(status=BookingStatus.CONFIRMED)
+                & models.Q(refunded_amount__lt=models.F("paid_amount"))
+            )
+        )
+
+
 class Booking(models.Model):
     """A customer's claim on seats of one show. ``status`` changes only through
     :mod:`boxoffice.booking.states`; a pending booking whose ``expires_at`` has passed reads as
@@ -117,6 +176,8 @@ class Booking(models.Model):
     confirmed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField(max_length=64, blank=True, default="")
+
+    objects = BookingQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -157,6 +218,8 @@ class BookingSeat(models.Model):
     hold_expires_at = models.DateTimeField(
         null=True, blank=True, help_text="When an unpaid hold lapses; NULL once paid."
     )
+
+    objects = BookingSeatQuerySet.as_manager()
 
     class Meta:
         ordering = ["booking_id", "seat__row_index", "seat__number"]

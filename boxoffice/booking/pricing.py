@@ -9,6 +9,7 @@ and 1.00 otherwise. Factors come from the newest :class:`PricePolicy`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -16,6 +17,8 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
+
+from boxoffice.schedule.models import Showtime
 
 from .models import PricePolicy
 
@@ -68,4 +71,37 @@ def seat_price(
         tier_factor=tier_factor,
         time_factor=t_factor,
         price=to_cents(base_price * tier_factor * t_factor),
+    )
+
+
+@dataclass(frozen=True)
+class Quote:
+    """Prices for some seats of one show: each seat's (by seat id) and their total."""
+
+    policy: PricePolicy
+    seats: dict[int, SeatPrice]
+    total: Decimal
+
+
+def quote(*, showtime: Showtime, seat_tiers: Mapping[int, str]) -> Quote:
+    """What ``seat_tiers`` (seat id -> tier) of ``showtime`` cost now: the one computation
+    behind a hold's frozen prices and the seat map's displayed ones. One price per tier."""
+    policy = current_policy()
+    timezone_name = showtime.screen.theater.timezone
+    by_tier: dict[str, SeatPrice] = {}
+    prices: dict[int, SeatPrice] = {}
+    for seat_id, tier in seat_tiers.items():
+        if tier not in by_tier:
+            by_tier[tier] = seat_price(
+                policy=policy,
+                base_price=showtime.base_price,
+                tier=tier,
+                starts_at=showtime.starts_at,
+                timezone_name=timezone_name,
+            )
+        prices[seat_id] = by_tier[tier]
+    return Quote(
+        policy=policy,
+        seats=prices,
+        total=sum((p.price for p in prices.values()), Decimal("0.00")),
     )

@@ -3,9 +3,9 @@
 The seat map is the hottest read. Its rendered JSON is cached per show in the default cache
 (shared by every server process) next to a *version token*:
 
-- every write that changes a show's seats (hold, sale, cancel, expiry) replaces the show's token
-  with a fresh random value once its transaction has committed; a price change replaces a
-  global token that every entry also checks;
+- every write that changes a show's seats (hold, sale, cancel, expiry, a price or grid change)
+  calls :func:`seats_changed`, which replaces the show's token with a fresh random value; a
+  change of the price factors replaces a global token that every entry also checks;
 - an entry is served only while both tokens equal the ones it was built under, and only until
   the earliest hold it shows as ``held`` lapses, so expiries appear on time without any write;
 - each process also keeps its own copy of the body, so a hit costs one round trip for two short
@@ -39,25 +39,30 @@ def _token() -> str:
     return uuid.uuid4().hex
 
 
-def invalidate(showtime_id: int) -> None:
-    cache.set(_keys(showtime_id)[0], _token(), timeout=None)
+def _invalidate(key: str) -> None:
+    cache.set(key, _token(), timeout=None)
 
 
-def invalidate_on_commit(showtime_id: int) -> None:
-    """Replace the show's token once the current transaction commits.
+def seats_changed(showtime_id: int) -> None:
+    """The one hook every write that changes a show's seats calls (hold, sale, cancel, expiry,
+    a price or grid change of the show), inside its transaction, after its writes.
 
-    Writers call :func:`invalidate` *before* their transaction as well (so reads later in the
-    same transaction, and in tests that never commit, see the change) and this inside it (so a
-    reader that re-cached the old state meanwhile is made stale). Neither runs inside the
-    transaction's locks: with the database cache, a token write inside the transaction would
-    lock the token row until commit and make every buyer of the show queue on it."""
-    transaction.on_commit(lambda: invalidate(showtime_id))
+    It replaces the show's token twice: now, so reads later in the same transaction (and tests
+    that never commit) see the change, and again once the transaction commits, so a reader that
+    re-cached the old state in between is made stale. With the database cache the first write
+    joins the writer's transaction and locks the token row until commit; it is the last
+    statement, so buyers of one show queue only for the commit itself. Redis has no such lock.
+    Outside a transaction both happen at once."""
+    key = _keys(showtime_id)[0]
+    _invalidate(key)
+    transaction.on_commit(lambda: _invalidate(key))
 
 
-def invalidate_all() -> None:
-    """Every show's map is stale (prices changed)."""
-    cache.set(GLOBAL_KEY, _token(), timeout=None)
-    transaction.on_commit(lambda: cache.set(GLOBAL_KEY, _token(), timeout=None))
+def prices_changed() -> None:
+    """Every show's map is stale (the price factors changed): the global token, twice as
+    :func:`seats_changed` does for one show."""
+    _invalidate(GLOBAL_KEY)
+    transaction.on_commit(lambda: _invalidate(GLOBAL_KEY))
 
 
 def _current(key: str, found: dict) -> str:

@@ -24,13 +24,10 @@ def seat_map(
     moment the first hold shown as ``held`` lapses (when this answer goes stale by itself).
 
     One query: the seats LEFT JOINed to their live booking row for this show (the unique index
-    guarantees at most one). Prices are computed once per tier with the current policy.
+    guarantees at most one). Prices come from :func:`pricing.quote`, as a hold's would.
     """
     now = now or timezone.now()
-    policy = pricing.current_policy()
-    timezone_name = showtime.screen.theater.timezone
-    price_of_tier: dict[str, str] = {}
-    rows = (
+    rows = list(
         Seat.objects.filter(screen_id=showtime.screen_id)
         .annotate(
             live=FilteredRelation(
@@ -41,9 +38,11 @@ def seat_map(
         .order_by("row_index", "number")
         .values_list("id", "row", "number", "tier", "live__id", "live__hold_expires_at")
     )
+    prices = pricing.quote(showtime=showtime, seat_tiers={row[0]: row[3] for row in rows}).seats
     seats = []
     valid_until: datetime | None = None
     for seat_id, row, number, tier, live_id, hold_expires_at in rows:
+        # The Python twin of models.live_seat_q, on the joined row.
         if live_id is None:
             status = "available"
         elif hold_expires_at is None:
@@ -55,18 +54,6 @@ def seat_map(
             )
         else:
             status = "available"
-        price = price_of_tier.get(tier)
-        if price is None:
-            price = str(
-                pricing.seat_price(
-                    policy=policy,
-                    base_price=showtime.base_price,
-                    tier=tier,
-                    starts_at=showtime.starts_at,
-                    timezone_name=timezone_name,
-                ).price
-            )
-            price_of_tier[tier] = price
         seats.append(
             {
                 "id": seat_id,
@@ -74,7 +61,7 @@ def seat_map(
                 "number": number,
                 "label": f"{row}{number}",
                 "tier": tier,
-                "price": price,
+                "price": str(prices[seat_id].price),
                 "status": status,
             }
         )

@@ -1,26 +1,38 @@
-"""Holds, cancellations, confirmations and the hold tidy-up: every booking write.
+"""Holds, payments, cancellations and the hold tidy-up: every booking write.
 
 The guarantees live in the database (see :mod:`boxoffice.booking.models` for the partial unique
 index, :mod:`boxoffice.booking.states` for the conditional status updates). The checks here only
 turn the rare race into a clear message.
+
+Decisions are made on rows as they are under lock, never on a copy read earlier: a cancel that
+races a payment sees the booking as the payment left it (or the payment sees it cancelled).
+
+Lock order, everywhere (so no two writers can wait on each other in a cycle):
+
+    the customer's user row (hold only: the per-customer cap)
+    -> the show's row (shared: holds and payments; exclusive: a show's change or cancellation)
+    -> seat rows (ascending seat id, then row id)
+    -> booking rows
+
+Every write that changes which seats are taken calls ``seatmap_cache.seats_changed``.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from boxoffice.accounts.models import User
 from boxoffice.catalog.models import Seat
-from boxoffice.core.errors import Conflict
+from boxoffice.core.errors import Conflict, InputError
 from boxoffice.schedule.models import Showtime, ShowtimeStatus
 
 from . import pricing, seatmap_cache, signals, states, tickets
@@ -29,12 +41,11 @@ from .models import Booking, BookingSeat, BookingStatus, PricePolicy, Ticket
 S = BookingStatus
 
 
-class HoldError(ValueError):
+class HoldError(InputError):
     """The hold request is invalid (400); ``field`` names the input at fault."""
 
     def __init__(self, message: str, *, field: str = "seats") -> None:
-        super().__init__(message)
-        self.field = field
+        super().__init__(message, field=field)
 
 
 class SeatsTaken(Conflict):
@@ -51,13 +62,48 @@ def _labels(seats: Sequence[Seat]) -> list[str]:
     return [seat.label for seat in sorted(seats, key=lambda s: (s.row_index, s.number))]
 
 
-def live_taken_seat_ids(*, showtime_id: int, seat_ids: Sequence[int], now: datetime) -> set[int]:
-    """Seats among ``seat_ids`` that a live hold or a sale occupies at ``now``."""
-    return set(
-        BookingSeat.objects.filter(showtime_id=showtime_id, seat_id__in=seat_ids, is_live=True)
-        .filter(Q(hold_expires_at__isnull=True) | Q(hold_expires_at__gt=now))
-        .values_list("seat_id", flat=True)
+# --- locks -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Show:
+    status: str
+    starts_at: datetime
+
+
+def _share_lock_show(showtime_id: int) -> _Show:
+    """Read the show's status and start under a shared lock (PostgreSQL ``FOR SHARE``): holds
+    and payments of one show share it with each other, while a change or cancellation of the
+    show (``FOR UPDATE`` / UPDATE) waits for them, and they for it. So a hold or a payment is
+    decided either wholly before a show's cancellation or wholly after it. On SQLite the
+    transaction's write lock already orders them."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT status, starts_at FROM schedule_showtime WHERE id = %s FOR SHARE",
+                [showtime_id],
+            )
+            status, starts_at = cursor.fetchone()
+        return _Show(status=status, starts_at=starts_at)
+    show = Showtime.objects.values("status", "starts_at").get(pk=showtime_id)
+    return _Show(status=show["status"], starts_at=show["starts_at"])
+
+
+def _lock_seat_rows(rows: Q) -> None:
+    """Lock the BookingSeat rows matching ``rows`` in the global order (seat, id)."""
+    list(
+        BookingSeat.objects.filter(rows)
+        .order_by("seat_id", "id")
+        .select_for_update()
+        .values_list("pk", flat=True)
     )
+
+
+def _lock_booking(booking_id: int) -> Booking:
+    """Lock the booking's seat rows, then the booking itself (the global order), and return the
+    booking as it is now."""
+    _lock_seat_rows(Q(booking_id=booking_id))
+    return Booking.objects.select_for_update().select_related("showtime").get(pk=booking_id)
 
 
 def _release_lapsed(*, showtime_id: int, seat_ids: Sequence[int], now: datetime) -> None:
@@ -70,12 +116,8 @@ def _release_lapsed(*, showtime_id: int, seat_ids: Sequence[int], now: datetime)
     take locks outside seat order, and two buyers of two seats of one lapsed booking deadlocked
     on exactly that (tests/concurrency/test_booking_races.py, the mixed-activity test)."""
     lapsed = list(
-        BookingSeat.objects.filter(
-            showtime_id=showtime_id,
-            seat_id__in=seat_ids,
-            is_live=True,
-            hold_expires_at__lte=now,
-        )
+        BookingSeat.objects.filter(showtime_id=showtime_id, seat_id__in=seat_ids)
+        .lapsed(now)
         .order_by("seat_id", "id")
         .select_for_update()
         .values_list("pk", flat=True)
@@ -84,50 +126,16 @@ def _release_lapsed(*, showtime_id: int, seat_ids: Sequence[int], now: datetime)
         BookingSeat.objects.filter(pk__in=lapsed).update(is_live=False)
 
 
-def _lock_seats_of(booking_ids: Sequence[int]) -> None:
-    """Lock the bookings' seat rows in seat order before touching the bookings themselves.
-
-    Lock order, everywhere: seat rows (ascending seat id, then row id), then booking rows. Buyers lock seats
-    in that order (:func:`_release_lapsed`, the INSERT), confirmations claim seats before they
-    move the booking; cancellations and the tidy-up follow the same order, so no two of these
-    can wait on each other in a cycle."""
-    list(
-        BookingSeat.objects.filter(booking_id__in=booking_ids)
-        .order_by("seat_id", "id")
-        .select_for_update()
-        .values_list("pk", flat=True)
+def live_taken_seat_ids(*, showtime_id: int, seat_ids: Sequence[int], now: datetime) -> set[int]:
+    """Seats among ``seat_ids`` that a live hold or a sale occupies at ``now``."""
+    return set(
+        BookingSeat.objects.filter(showtime_id=showtime_id, seat_id__in=seat_ids)
+        .live(now)
+        .values_list("seat_id", flat=True)
     )
 
 
-def expire_bookings(*, booking_ids: set[int] | None = None, now: datetime | None = None) -> int:
-    """Mark lapsed pending bookings expired and free their seats. Safe to run at any time and
-    from any process: only rows still pending past their expiry are touched."""
-    now = now or timezone.now()
-    lapsed = Booking.objects.filter(status=S.PENDING, expires_at__lte=now)
-    if booking_ids is not None:
-        lapsed = lapsed.filter(pk__in=booking_ids)
-    ids = list(lapsed.values_list("pk", flat=True))
-    if not ids:
-        return 0
-    showtime_ids = set(
-        BookingSeat.objects.filter(booking_id__in=ids, is_live=True).values_list(
-            "showtime_id", flat=True
-        )
-    )
-    for showtime_id in sorted(showtime_ids):
-        seatmap_cache.invalidate(showtime_id)
-    with transaction.atomic():
-        _lock_seats_of(ids)
-        # The same conditional update as states.transition, for many rows at once.
-        expired = Booking.objects.filter(
-            pk__in=ids, status__in=states.ALLOWED[S.EXPIRED], expires_at__lte=now
-        ).update(status=S.EXPIRED)
-        BookingSeat.objects.filter(
-            booking_id__in=ids, is_live=True, hold_expires_at__lte=now
-        ).update(is_live=False)
-        for showtime_id in sorted(showtime_ids):
-            seatmap_cache.invalidate_on_commit(showtime_id)
-    return expired
+# --- holds -------------------------------------------------------------------------------------
 
 
 def _validate_hold(*, showtime: Showtime, seat_ids: Sequence[int], now: datetime) -> list[Seat]:
@@ -141,10 +149,7 @@ def _validate_hold(*, showtime: Showtime, seat_ids: Sequence[int], now: datetime
     duplicates = sorted({s for s in seat_ids if seat_ids.count(s) > 1})
     if duplicates:
         raise HoldError(f"Each seat may be listed once; repeated: {duplicates}.")
-    if showtime.status != ShowtimeStatus.SCHEDULED:
-        raise HoldError("This show has been cancelled.", field="showtime")
-    if showtime.starts_at <= now:
-        raise HoldError("This show has already started.", field="showtime")
+    _refuse_unsellable(showtime.status, showtime.starts_at, now)
     seats = list(Seat.objects.filter(pk__in=seat_ids))
     found = {seat.pk for seat in seats}
     unknown = sorted(set(seat_ids) - found)
@@ -156,12 +161,39 @@ def _validate_hold(*, showtime: Showtime, seat_ids: Sequence[int], now: datetime
     return seats
 
 
-def create_hold(*, user: User, showtime: Showtime, seat_ids: Sequence[int]) -> Booking:
-    """Hold ``seat_ids`` of ``showtime`` for ``user``, all or nothing, for BOOKING_HOLD_SECONDS.
+def _refuse_unsellable(status: str, starts_at: datetime, now: datetime) -> None:
+    if status != ShowtimeStatus.SCHEDULED:
+        raise HoldError("This show has been cancelled.", field="showtime")
+    if starts_at <= now:
+        raise HoldError("This show has already started.", field="showtime")
 
-    Raises HoldError (400) for an invalid request and SeatsTaken (409) when any seat is held
-    or sold: either found by the check, or refused by the unique index when a racing buyer
-    committed first.
+
+def _refuse_over_cap(*, user: User, showtime_id: int, adding: int, now: datetime) -> None:
+    """A customer's running holds on one show total at most BOOKING_MAX_SEATS seats. Called
+    with the user's row locked, so two parallel holds of one customer are counted in turn."""
+    cap = settings.BOOKING_MAX_SEATS
+    holding = (
+        BookingSeat.objects.filter(showtime_id=showtime_id, booking__user=user)
+        .filter(booking__in=Booking.objects.running_holds(now))
+        .live(now)
+        .count()
+    )
+    if holding + adding > cap:
+        raise Conflict(
+            f"You already hold {holding} seat(s) of this show; holds total at most {cap} seats "
+            "per customer. Pay for or cancel a hold first.",
+            code="hold_limit",
+        )
+
+
+def create_hold(*, user: User, showtime: Showtime, seat_ids: Sequence[int]) -> Booking:
+    """Hold ``seat_ids`` of ``showtime`` for ``user``, all or nothing, for BOOKING_HOLD_SECONDS
+    (never past the show's start). No call to the payment provider: paying is its own step.
+
+    Raises HoldError (400) for an invalid request, Conflict ``hold_limit`` (409) past the
+    per-customer cap, and SeatsTaken (409) when any seat is held or sold: either found by the
+    check, or refused by the unique index when a racing buyer committed first. A show whose
+    total is zero needs no payment and is confirmed at once.
     """
     now = timezone.now()
     seats = _validate_hold(showtime=showtime, seat_ids=seat_ids, now=now)
@@ -170,31 +202,23 @@ def create_hold(*, user: User, showtime: Showtime, seat_ids: Sequence[int]) -> B
     if taken:
         raise SeatsTaken(_labels([by_id[pk] for pk in taken]))
 
-    policy = pricing.current_policy()
-    timezone_name = showtime.screen.theater.timezone
-    prices = {
-        seat.pk: pricing.seat_price(
-            policy=policy,
-            base_price=showtime.base_price,
-            tier=seat.tier,
-            starts_at=showtime.starts_at,
-            timezone_name=timezone_name,
-        )
-        for seat in seats
-    }
-    expires_at = now + timedelta(seconds=settings.BOOKING_HOLD_SECONDS)
-    seatmap_cache.invalidate(showtime.pk)
+    quote = pricing.quote(showtime=showtime, seat_tiers={pk: s.tier for pk, s in by_id.items()})
+    expires_at = min(now + timedelta(seconds=settings.BOOKING_HOLD_SECONDS), showtime.starts_at)
     try:
         with transaction.atomic():
+            User.objects.select_for_update().filter(pk=user.pk).exists()
+            show = _share_lock_show(showtime.pk)
+            _refuse_unsellable(show.status, show.starts_at, now)
+            _refuse_over_cap(user=user, showtime_id=showtime.pk, adding=len(by_id), now=now)
             _release_lapsed(showtime_id=showtime.pk, seat_ids=list(by_id), now=now)
             booking = Booking.objects.create(
                 user=user,
                 showtime=showtime,
                 status=S.PENDING,
                 expires_at=expires_at,
-                total=sum((p.price for p in prices.values()), Decimal("0.00")),
+                total=quote.total,
                 currency=showtime.currency,
-                price_policy=policy,
+                price_policy=quote.policy,
                 created_at=now,
             )
             BookingSeat.objects.bulk_create(
@@ -203,16 +227,16 @@ def create_hold(*, user: User, showtime: Showtime, seat_ids: Sequence[int]) -> B
                     showtime=showtime,
                     seat=by_id[seat_id],
                     tier=by_id[seat_id].tier,
-                    base_price=prices[seat_id].base_price,
-                    tier_factor=prices[seat_id].tier_factor,
-                    time_factor=prices[seat_id].time_factor,
-                    price=prices[seat_id].price,
+                    base_price=quote.seats[seat_id].base_price,
+                    tier_factor=quote.seats[seat_id].tier_factor,
+                    time_factor=quote.seats[seat_id].time_factor,
+                    price=quote.seats[seat_id].price,
                     is_live=True,
                     hold_expires_at=expires_at,
                 )
                 for seat_id in sorted(by_id)  # seat order: see _release_lapsed
             )
-            seatmap_cache.invalidate_on_commit(showtime.pk)
+            seatmap_cache.seats_changed(showtime.pk)
     except IntegrityError as exc:
         # A racing buyer committed one of these seats between our check and our INSERT.
         if "booking_seat_live_once" not in str(exc) and "UNIQUE" not in str(exc).upper():
@@ -221,161 +245,139 @@ def create_hold(*, user: User, showtime: Showtime, seat_ids: Sequence[int]) -> B
             showtime_id=showtime.pk, seat_ids=list(by_id), now=timezone.now()
         )
         raise SeatsTaken(_labels([by_id[pk] for pk in taken] or seats)) from exc
+    if booking.total == 0:
+        record_payment(booking=booking, amount=booking.total)
+        booking.refresh_from_db()
     return booking
 
 
-def _cancel(
-    booking: Booking,
-    *,
-    reason: str,
-    now: datetime,
-    notify: bool = True,
-    extra_condition: Q | None = None,
-    **fields: object,
-) -> None:
-    """The one way a booking becomes cancelled: lock its seats (the global lock order), move it
-    through the state machine (raises TransitionRefused), free its seats, and, unless
-    ``notify`` is off, tell the layers above inside the same transaction (refund, email)."""
-    seatmap_cache.invalidate(booking.showtime_id)
-    with transaction.atomic():
-        _lock_seats_of([booking.pk])
-        states.transition(
-            booking,
-            S.CANCELLED,
-            extra_condition=extra_condition,
-            cancelled_at=now,
-            cancel_reason=reason,
-            **fields,
-        )
-        BookingSeat.objects.filter(booking=booking, is_live=True).update(is_live=False)
-        seatmap_cache.invalidate_on_commit(booking.showtime_id)
-        if notify:
-            signals.booking_cancelled.send(
-                sender=Booking, booking=booking, was_paid=booking.paid_amount > 0
-            )
+# --- paying ------------------------------------------------------------------------------------
 
 
-def cancel_booking(*, booking: Booking, now: datetime | None = None) -> Booking:
-    """Cancel a pending booking (its seats are released) or a confirmed one whose show is more
-    than BOOKING_CANCEL_CUTOFF_MINUTES away (seats released; the refund is recorded). Anything
-    else is a 409 that says why."""
-    now = now or timezone.now()
+def _refuse_unpayable(booking: Booking, show: _Show, now: datetime) -> None:
     current = states.effective_status(booking, now)
     if current == S.EXPIRED:
         raise Conflict(
-            "This booking's hold has expired; there is nothing to cancel.", code="booking_expired"
+            "This hold has expired; hold the seats again to pay.", code="booking_expired"
         )
-    if current == S.CANCELLED:
-        raise Conflict("This booking is already cancelled.", code="booking_cancelled")
-    if current == S.CONFIRMED:
-        cutoff = booking.showtime.starts_at - timedelta(
-            minutes=settings.BOOKING_CANCEL_CUTOFF_MINUTES
-        )
-        if now >= cutoff:
+    if current != S.PENDING:
+        raise Conflict(f"This booking is {current}; there is nothing to pay.", code="not_payable")
+    if show.status != ShowtimeStatus.SCHEDULED:
+        raise Conflict("This show has been cancelled.", code="showtime_cancelled")
+
+
+def check_payable(*, booking: Booking, now: datetime | None = None) -> None:
+    """Raise Conflict (409) unless the booking can be paid now: pending, its hold running, its
+    show still on. The payment layer asks before opening a payment."""
+    show = Showtime.objects.values("status", "starts_at").get(pk=booking.showtime_id)
+    _refuse_unpayable(booking, _Show(**show), now or timezone.now())
+
+
+def attach_payment(*, booking: Booking, intent_id: str, client_secret: str) -> None:
+    """Store the payment opened for ``booking`` (its id and the secret its owner pays with).
+    Decided on the locked row: refused with 409 when the hold lapsed or the booking moved on
+    meanwhile (the caller then closes the payment), and when another payment is already
+    attached. Storing the same one again is a no-op."""
+    now = timezone.now()
+    with transaction.atomic():
+        show = _share_lock_show(booking.showtime_id)
+        locked = _lock_booking(booking.pk)
+        if locked.payment_intent_id == intent_id and locked.payment_client_secret:
+            return
+        _refuse_unpayable(locked, show, now)
+        if locked.payment_intent_id not in ("", intent_id):
             raise Conflict(
-                f"Paid bookings can be cancelled until {settings.BOOKING_CANCEL_CUTOFF_MINUTES} "
-                "minutes before the show.",
-                code="cancellation_closed",
+                "Another payment is already open for this booking.", code="payment_conflict"
             )
-    try:
-        # A pending booking only while its hold runs: a lapsed one is expired, not cancellable.
-        _cancel(
-            booking,
-            reason="customer",
-            now=now,
-            extra_condition=Q(status=S.CONFIRMED) | Q(expires_at__gt=now),
+        Booking.objects.filter(pk=booking.pk).update(
+            payment_intent_id=intent_id, payment_client_secret=client_secret
         )
-    except states.TransitionRefused as exc:
-        raise Conflict(
-            f"This booking can no longer be cancelled (it is {exc.current}).",
-            code="invalid_state",
-        ) from exc
-    return booking
+    booking.payment_intent_id = intent_id
+    booking.payment_client_secret = client_secret
 
 
-class ConfirmOutcome(StrEnum):
+class PaymentOutcome(StrEnum):
     CONFIRMED = "confirmed"
     ALREADY_CONFIRMED = "already_confirmed"
-    SEATS_LOST = "seats_lost"
-    NOT_CONFIRMABLE = "not_confirmable"
+    ALREADY_RECORDED = "already_recorded"
+    REFUND_DUE = "refunding"
 
 
-def confirm_booking(
-    *, booking: Booking, paid_amount: Decimal, now: datetime | None = None
-) -> ConfirmOutcome:
-    """Record payment and make the seats the customer's for good.
+@dataclass(frozen=True)
+class PaymentResult:
+    outcome: PaymentOutcome
+    reason: str = ""
 
-    While the hold runs, its rows are live and simply stop lapsing. After the hold expired, the
-    seats are claimed again if still free; the unique index refuses the claim if another buyer
-    holds or bought any of them, and then the booking is not confirmed: the caller refunds.
-    A replay for a confirmed booking changes nothing; a cancelled booking is not revived.
+    def __str__(self) -> str:
+        return f"{self.outcome}:{self.reason}" if self.reason else str(self.outcome)
+
+
+def record_payment(
+    *, booking: Booking, amount: Decimal, intent_id: str = "", now: datetime | None = None
+) -> PaymentResult:
+    """The payment provider says ``amount`` was paid for ``booking``: make the seats the
+    customer's for good, or, when that can no longer be, record the money and owe it back.
+
+    Decided on the locked rows:
+    - confirmed already: nothing changes (a replayed or repeated event);
+    - money already recorded on a booking that is not confirmed: nothing more (its refund is
+      already owed);
+    - cancelled (by its customer, an admin, or with its show): the money is recorded and owed
+      back (``paid_after_cancel``);
+    - pending or expired, its show cancelled or started: cancelled, money owed back
+      (``show_cancelled``, ``show_started``);
+    - pending or expired, its seats still free (a lapsed hold's seats are claimed again; the
+      unique index refuses the claim when another buyer took one): confirmed, tickets issued,
+      receipt queued (``booking_confirmed``);
+    - otherwise its seats are lost: cancelled, money owed back (``seats_lost``).
+    Money owed back is announced with ``refund_due`` in the same transaction (the payment layer
+    refunds through its worker). ``intent_id`` is stored when the booking has none yet.
     """
     now = now or timezone.now()
-    booking.refresh_from_db(fields=["status"])
-    if booking.status == S.CONFIRMED:
-        return ConfirmOutcome.ALREADY_CONFIRMED
-    if booking.status == S.CANCELLED:
-        return ConfirmOutcome.NOT_CONFIRMABLE
     seat_ids = list(booking.seats.values_list("seat_id", flat=True))
-    seatmap_cache.invalidate(booking.showtime_id)
-    try:
-        with transaction.atomic():
-            # Lock our rows and every live row on our seats in the one global order (seat, id)
-            # before changing any, as buyers and cancellations do: no cycle of waits.
-            list(
-                BookingSeat.objects.filter(showtime_id=booking.showtime_id, seat_id__in=seat_ids)
-                .filter(Q(booking=booking) | Q(is_live=True))
-                .order_by("seat_id", "id")
-                .select_for_update()
-                .values_list("pk", flat=True)
-            )
-            _release_lapsed(showtime_id=booking.showtime_id, seat_ids=seat_ids, now=now)
-            # Our own lapsed rows were just released too; claim every seat back.
-            BookingSeat.objects.filter(booking=booking).update(is_live=True, hold_expires_at=None)
-            states.transition(booking, S.CONFIRMED, confirmed_at=now, paid_amount=paid_amount)
-            _issue_tickets(booking, now=now)
-            seatmap_cache.invalidate_on_commit(booking.showtime_id)
-            signals.booking_confirmed.send(sender=Booking, booking=booking)
-    except IntegrityError:
-        return ConfirmOutcome.SEATS_LOST
-    except states.TransitionRefused as exc:
-        if exc.current == S.CONFIRMED:
-            return ConfirmOutcome.ALREADY_CONFIRMED
-        return ConfirmOutcome.NOT_CONFIRMABLE
-    return ConfirmOutcome.CONFIRMED
-
-
-def release_unpayable_hold(*, booking: Booking) -> None:
-    """Give the seats of a just-made hold back because payment cannot start (the provider is
-    unreachable). No email, no refund: nothing was paid."""
-    with contextlib.suppress(states.TransitionRefused):  # already moved on: nothing to give back
-        _cancel(booking, reason="payment_unavailable", now=timezone.now(), notify=False)
-
-
-def _issue_tickets(booking: Booking, *, now: datetime) -> None:
-    Ticket.objects.bulk_create(
-        Ticket(booking_seat=seat, code=tickets.new_code(), issued_at=now)
-        for seat in BookingSeat.objects.filter(booking=booking).order_by("seat_id")
-    )
-
-
-def cancel_unfulfillable(
-    *, booking: Booking, paid_amount: Decimal, now: datetime | None = None
-) -> bool:
-    """A payment arrived for a booking whose seats are gone (its hold lapsed and another buyer
-    took a seat). Record the money and cancel, so the refund follows (``booking_cancelled``
-    with ``was_paid``). Returns False when the booking had already moved on."""
-    try:
-        _cancel(
-            booking,
-            reason="seats_lost",
-            now=now or timezone.now(),
-            paid_amount=paid_amount,
-            extra_condition=Q(status__in=[S.PENDING, S.EXPIRED]),
+    with transaction.atomic():
+        show = _share_lock_show(booking.showtime_id)
+        # Our rows and every live row on our seats, in the global order, then the booking.
+        _lock_seat_rows(
+            Q(showtime_id=booking.showtime_id, seat_id__in=seat_ids)
+            & (Q(booking_id=booking.pk) | Q(is_live=True))
         )
-    except states.TransitionRefused:
-        return False
-    return True
+        locked = Booking.objects.select_for_update().get(pk=booking.pk)
+        if intent_id and not locked.payment_intent_id:
+            Booking.objects.filter(pk=locked.pk).update(payment_intent_id=intent_id)
+        if locked.status == S.CONFIRMED:
+            return PaymentResult(PaymentOutcome.ALREADY_CONFIRMED)
+        if locked.paid_amount > 0:
+            return PaymentResult(PaymentOutcome.ALREADY_RECORDED)
+        if locked.status == S.CANCELLED:
+            Booking.objects.filter(pk=locked.pk).update(paid_amount=amount)
+            locked.paid_amount = amount
+            signals.refund_due.send(sender=Booking, booking=locked)
+            return PaymentResult(PaymentOutcome.REFUND_DUE, "paid_after_cancel")
+        reason = ""
+        if show.status != ShowtimeStatus.SCHEDULED:
+            reason = "show_cancelled"
+        elif show.starts_at <= now:
+            reason = "show_started"
+        else:
+            try:
+                with transaction.atomic():
+                    _release_lapsed(showtime_id=booking.showtime_id, seat_ids=seat_ids, now=now)
+                    # Our own lapsed rows were just released too; claim every seat back.
+                    BookingSeat.objects.filter(booking=locked).update(
+                        is_live=True, hold_expires_at=None
+                    )
+            except IntegrityError:
+                reason = "seats_lost"
+        if reason:
+            _cancel(locked, reason=reason, now=now, paid_amount=amount)
+            return PaymentResult(PaymentOutcome.REFUND_DUE, reason)
+        states.transition(locked, S.CONFIRMED, confirmed_at=now, paid_amount=amount)
+        _issue_tickets(locked, now=now)
+        seatmap_cache.seats_changed(locked.showtime_id)
+        signals.booking_confirmed.send(sender=Booking, booking=locked)
+    booking.refresh_from_db()
+    return PaymentResult(PaymentOutcome.CONFIRMED)
 
 
 def record_refund(*, booking: Booking, amount: Decimal) -> None:
@@ -385,33 +387,142 @@ def record_refund(*, booking: Booking, amount: Decimal) -> None:
     booking.refresh_from_db(fields=["refunded_amount"])
 
 
-def check_in(*, code: str, by: User, now: datetime | None = None) -> Ticket:
-    """Admit the holder of ``code`` once. Raises NotFound for a forged, unknown or cancelled
-    code and Conflict (409) when the ticket was already used."""
-    from rest_framework.exceptions import NotFound
+def _issue_tickets(booking: Booking, *, now: datetime) -> None:
+    Ticket.objects.bulk_create(
+        Ticket(booking_seat=seat, code=tickets.new_code(), issued_at=now)
+        for seat in BookingSeat.objects.filter(booking=booking).order_by("seat_id")
+    )
 
+
+# --- cancelling --------------------------------------------------------------------------------
+
+
+def _cancel(
+    locked: Booking,
+    *,
+    reason: str,
+    now: datetime,
+    notify: bool = True,
+    **fields: object,
+) -> None:
+    """The one way a booking becomes cancelled, on a booking locked by the caller's
+    transaction (see :func:`_lock_booking`): move it through the state machine, free its
+    seats, and tell the layers above in the same transaction: ``booking_cancelled`` (the
+    email), ``refund_due`` when money is owed back, ``holds_ended`` when an unpaid payment may
+    still be open."""
+    was_pending = locked.status == S.PENDING
+    states.transition(locked, S.CANCELLED, cancelled_at=now, cancel_reason=reason, **fields)
+    BookingSeat.objects.filter(booking=locked, is_live=True).update(is_live=False)
+    seatmap_cache.seats_changed(locked.showtime_id)
+    was_paid = locked.paid_amount > 0
+    if notify:
+        signals.booking_cancelled.send(sender=Booking, booking=locked, was_paid=was_paid)
+    if locked.paid_amount > locked.refunded_amount:
+        signals.refund_due.send(sender=Booking, booking=locked)
+    elif was_pending and locked.payment_intent_id:
+        signals.holds_ended.send(sender=Booking, booking_ids=[locked.pk])
+
+
+def cancel_booking(*, booking: Booking, by: User, now: datetime | None = None) -> Booking:
+    """Cancel a booking for its customer (or an admin), decided on the locked row.
+
+    A pending booking whose hold runs: its seats are released. A confirmed one: released and
+    refunded in full, if its show is more than BOOKING_CANCEL_CUTOFF_MINUTES away; an admin
+    (customer service) may cancel and refund at any time. Anything else is a 409 saying why.
+    """
     now = now or timezone.now()
-    if not tickets.is_authentic(code):
-        raise NotFound("No such ticket.")
-    ticket = (
-        Ticket.objects.select_related("booking_seat__booking", "booking_seat__seat")
-        .filter(code=code.strip().upper())
-        .first()
-    )
-    if ticket is None or ticket.booking_seat.booking.status != S.CONFIRMED:
-        raise NotFound("No such ticket.")
-    # The conditional update is what admits once, even when two doors scan at the same moment.
-    admitted = Ticket.objects.filter(pk=ticket.pk, checked_in_at__isnull=True).update(
-        checked_in_at=now, checked_in_by=by
-    )
-    if not admitted:
-        ticket.refresh_from_db(fields=["checked_in_at"])
-        raise Conflict(
-            f"This ticket was already checked in at {ticket.checked_in_at.isoformat()}.",
-            code="already_checked_in",
+    cutoff = timedelta(minutes=settings.BOOKING_CANCEL_CUTOFF_MINUTES)
+    with transaction.atomic():
+        locked = _lock_booking(booking.pk)
+        current = states.effective_status(locked, now)
+        if current == S.EXPIRED:
+            raise Conflict(
+                "This booking's hold has expired; there is nothing to cancel.",
+                code="booking_expired",
+            )
+        if current == S.CANCELLED:
+            raise Conflict("This booking is already cancelled.", code="booking_cancelled")
+        if current == S.CONFIRMED and not by.is_admin and now >= locked.showtime.starts_at - cutoff:
+            raise Conflict(
+                f"Paid bookings can be cancelled until {settings.BOOKING_CANCEL_CUTOFF_MINUTES} "
+                "minutes before the show; after that, ask the box office.",
+                code="cancellation_closed",
+            )
+        _cancel(
+            locked, reason="admin" if by.is_admin and by != locked.user else "customer", now=now
         )
-    ticket.checked_in_at = now
-    return ticket
+    booking.refresh_from_db()
+    return booking
+
+
+def cancel_bookings_of_show(*, showtime: Showtime, now: datetime | None = None) -> int:
+    """The show was cancelled: end every booking of it that still holds or owns seats, one
+    booking per transaction (a sold-out show is hundreds), whatever the cut-off. Paid ones are
+    refunded in full, unpaid holds have their payment closed, and every customer with a running
+    hold or a sale is emailed (``booking_cancelled`` with the reason ``show_cancelled``).
+    Safe to repeat: it only finds bookings not yet ended."""
+    now = now or timezone.now()
+    ended = 0
+    ids = Booking.objects.filter(
+        showtime=showtime, status__in=[S.PENDING, S.CONFIRMED]
+    ).values_list("pk", flat=True)
+    for booking_id in list(ids):
+        with transaction.atomic():
+            locked = _lock_booking(booking_id)
+            if locked.status not in (S.PENDING, S.CONFIRMED):
+                continue  # ended meanwhile
+            notify = states.effective_status(locked, now) != S.EXPIRED
+            _cancel(locked, reason="show_cancelled", now=now, notify=notify)
+            ended += 1
+    return ended
+
+
+# --- the tidy-up -------------------------------------------------------------------------------
+
+
+def expire_bookings(*, booking_ids: set[int] | None = None, now: datetime | None = None) -> int:
+    """Mark lapsed pending bookings expired and free their seats. Safe to run at any time and
+    from any process: only rows still pending past their expiry are touched."""
+    now = now or timezone.now()
+    lapsed = Booking.objects.lapsed(now)
+    if booking_ids is not None:
+        lapsed = lapsed.filter(pk__in=booking_ids)
+    ids = list(lapsed.values_list("pk", flat=True))
+    if not ids:
+        return 0
+    with transaction.atomic():
+        _lock_seat_rows(Q(booking_id__in=ids))
+        showtime_ids = sorted(
+            set(
+                BookingSeat.objects.filter(booking_id__in=ids, is_live=True).values_list(
+                    "showtime_id", flat=True
+                )
+            )
+        )
+        # The same conditional update as states.transition, for many rows at once.
+        expiring = Booking.objects.filter(
+            pk__in=ids, status__in=states.ALLOWED[S.EXPIRED], expires_at__lte=now
+        )
+        with_payment = list(expiring.exclude(payment_intent_id="").values_list("pk", flat=True))
+        expired = expiring.update(status=S.EXPIRED)
+        BookingSeat.objects.filter(booking_id__in=ids).lapsed(now).update(is_live=False)
+        for showtime_id in showtime_ids:
+            seatmap_cache.seats_changed(showtime_id)
+        if with_payment:
+            signals.holds_ended.send(sender=Booking, booking_ids=with_payment)
+    return expired
+
+
+def end_bookings_of_cancelled_shows() -> int:
+    """Housekeeping: finish the sweep of any cancelled show whose bookings were not all ended
+    (a crash between the show's cancellation and the end of its sweep)."""
+    shows = Showtime.objects.filter(
+        status=ShowtimeStatus.CANCELLED, bookings__status__in=[S.PENDING, S.CONFIRMED]
+    ).distinct()
+    return sum(cancel_bookings_of_show(showtime=show) for show in shows)
+
+
+# --- price factors -----------------------------------------------------------------------------
 
 
 def new_price_policy(*, by: User | None, **factors: object) -> PricePolicy:
@@ -421,6 +532,7 @@ def new_price_policy(*, by: User | None, **factors: object) -> PricePolicy:
     values = {
         name: factors.get(name, getattr(current, name)) for name in PricePolicy.VERSION_FIELDS
     }
-    policy = PricePolicy.objects.create(created_by=by, **values)
-    seatmap_cache.invalidate_all()
+    with transaction.atomic():
+        policy = PricePolicy.objects.create(created_by=by, **values)
+        seatmap_cache.prices_changed()
     return policy

@@ -4,7 +4,13 @@ into the task table) that commits or rolls back with the change itself. The laye
 
 from django.dispatch import Signal
 
-# sender=Booking, booking=<Booking>
+# sender=Booking, booking=<Booking>: paid and confirmed; tickets issued.
 booking_confirmed = Signal()
-# sender=Booking, booking=<Booking>, was_paid=<bool>
+# sender=Booking, booking=<Booking>, was_paid=<bool>: cancelled (``cancel_reason`` says why).
 booking_cancelled = Signal()
+# sender=Booking, booking=<Booking>: money is owed back (``paid_amount > refunded_amount`` on a
+# booking that is not confirmed). Sent once per change that makes it so.
+refund_due = Signal()
+# sender=Booking, booking_ids=<list[int]>: unpaid holds that ended (cancelled or lapsed); any
+# payment they opened should be closed so it cannot still be paid.
+holds_ended = Signal()

@@ -40,7 +40,8 @@ def is_authentic(code: str) -> bool:
     parts = code.strip().upper().split("-")
     if len(parts) != 3 or parts[0] != PREFIX:
         return False
-    return hmac.compare_digest(parts[2], _mac(parts[1]))
+    # Bytes, not str: compare_digest refuses non-ASCII strings (a scanner may send anything).
+    return hmac.compare_digest(parts[2].encode(), _mac(parts[1]).encode())
 
 
 def qr_png(code: str) -> bytes:

@@ -2,26 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from django.db import transaction
 from django.db.models import ProtectedError, RestrictedError
 
-from boxoffice.core.errors import Conflict
+from boxoffice.core.errors import Conflict, InputError
 
-from .models import Screen, Seat, Tier
+from . import signals
+from .models import Movie, Screen, Seat, Tier
 from .rows import row_name
 
 MAX_ROWS = 60
 MAX_SEATS_PER_ROW = 100
 
 
-class GridError(ValueError):
+class GridError(InputError):
     """The requested grid is invalid; the message says why, ``field`` says which input."""
 
-    def __init__(self, message: str, *, field: str) -> None:
-        super().__init__(message)
-        self.field = field
+
+def save_timing_change[Timed: (Movie, Screen)](save: Callable[[], Timed]) -> Timed:
+    """Save a change to a movie or a screen (``save`` does it: a serializer's or an admin
+    form's) with its consequences, in one transaction: a movie's duration or a screen's cleaning
+    gap spans their shows, so the schedule re-spans the shows still ahead (``timing_changed``)
+    and refuses, with 409 naming them, a change that would make shows overlap; the change is
+    then rolled back."""
+    with transaction.atomic():
+        obj = save()
+        signals.timing_changed.send(sender=type(obj), instance=obj)
+    return obj
 
 
 def generate_seat_grid(
@@ -74,7 +83,9 @@ def generate_seat_grid(
     try:
         with transaction.atomic():
             Seat.objects.filter(screen=screen).delete()
-            return Seat.objects.bulk_create(seats)
+            created = Seat.objects.bulk_create(seats)
+            signals.seat_grid_changed.send(sender=Screen, screen_id=screen.pk)
+            return created
     except (ProtectedError, RestrictedError) as exc:
         raise Conflict(
             "This screen's seats are referenced by bookings; its grid can no longer be rebuilt.",

@@ -8,3 +8,11 @@ class CoreConfig(AppConfig):
     name = "boxoffice.core"
     label = "core"
     verbose_name = "boxoffice core"
+
+    def ready(self) -> None:
+        from . import housekeeping, idempotency, tasks
+
+        # Core's own housekeeping: tasks left RUNNING by a dead worker go back in the queue,
+        # idempotency keys past their replay window are dropped.
+        housekeeping.register("requeue_stale_tasks", tasks.requeue_stale_tasks)
+        housekeeping.register("drop_old_idempotency_keys", idempotency.drop_old_keys)

@@ -1,17 +1,52 @@
-"""Domain errors and their documented JSON shapes.
+"""Domain errors and their documented JSON shapes: one error style for every layer.
 
-Services raise these; DRF's exception handler (drf-standardized-errors) renders them in the
-standard ``{"type", "errors": [{"code", "detail", "attr"}]}`` shape.
+Services raise :class:`InputError` (400, naming the input at fault), :class:`Conflict` (409: the
+state forbids it) or :class:`NotFound` (404). Views never catch them: :class:`ExceptionHandler`
+turns them, once, into the standard ``{"type", "errors": [{"code", "detail", "attr"}]}`` shape
+(drf-standardized-errors), and nothing builds error JSON by hand. The Django admin site catches
+the same classes and shows their message on the form.
 """
 
 from __future__ import annotations
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.db import InterfaceError, OperationalError, models
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError, ProgrammingError, models
+from django.http import JsonResponse
 from drf_standardized_errors.handler import ExceptionHandler as StandardizedExceptionHandler
 from drf_standardized_errors.openapi_serializers import ClientErrorEnum
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import NotFound as DRFNotFound
+
+
+def error_response(status: int, type: str, code: str, detail: str) -> JsonResponse:
+    """The standard error shape for answers Django gives outside DRF (unrouted URLs, a crash
+    before any view): the only place besides the DRF handler that writes it."""
+    return JsonResponse(
+        {"type": type, "errors": [{"code": code, "detail": detail, "attr": None}]}, status=status
+    )
+
+
+class InputError(ValueError):
+    """400: the request is invalid. ``field`` names the input at fault (None: the request as a
+    whole), and the message says what to fix. A ValueError, so plain Python callers (management
+    commands, the admin site) can treat it as one."""
+
+    def __init__(self, message: str, *, field: str | None = None, code: str = "invalid") -> None:
+        super().__init__(message)
+        self.field = field
+        self.code = code
+
+    def as_validation_error(self) -> ValidationError:
+        from rest_framework.exceptions import ErrorDetail
+
+        detail = ErrorDetail(str(self), code=self.code)
+        return ValidationError({self.field: [detail]} if self.field else [detail])
+
+
+class NotFound(DRFNotFound):
+    """404: no such object (or not one the caller may see)."""
 
 
 class Conflict(APIException):
@@ -38,6 +73,15 @@ class ExceptionHandler(StandardizedExceptionHandler):
     otherwise call them a server error (500)."""
 
     def convert_known_exceptions(self, exc: Exception) -> Exception:
+        if isinstance(exc, InputError):
+            return exc.as_validation_error()
+        if isinstance(exc, DjangoValidationError):
+            # A model validator or a service using Django's own type: same 400 shape.
+            if hasattr(exc, "error_dict"):
+                return ValidationError(exc.message_dict)
+            return ValidationError(exc.messages)
+        if _is_missing_table(exc):
+            return DatabaseNotMigrated()
         if isinstance(exc, OperationalError | InterfaceError):
             # The database is unreachable or restarting (connections are health-checked and
             # reopened on the next request): a retryable 503, not a bug's 500. Still logged
@@ -50,6 +94,16 @@ class ExceptionHandler(StandardizedExceptionHandler):
         return super().convert_known_exceptions(exc)
 
 
+def _is_missing_table(exc: Exception) -> bool:
+    """A table that does not exist (``migrate`` was not run) is a set-up error, not a database
+    outage: reporting it as "unavailable, retry" would send an operator looking at the wrong
+    thing. SQLite raises OperationalError("no such table"), PostgreSQL ProgrammingError."""
+    if not isinstance(exc, OperationalError | ProgrammingError):
+        return False
+    text = str(exc).lower()
+    return "no such table" in text or ("relation" in text and "does not exist" in text)
+
+
 class ServiceUnavailable(APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "A service we depend on is unavailable; try again shortly."
@@ -59,7 +113,8 @@ class ServiceUnavailable(APIException):
 class PaymentRefused(APIException):
     status_code = status.HTTP_502_BAD_GATEWAY
     default_detail = (
-        "The payment provider refused to open a payment for this booking, so no seats were held."
+        "The payment provider refused to open a payment for this booking; the seats stay held "
+        "until the hold expires."
     )
     default_code = "payment_refused"
 
@@ -68,6 +123,14 @@ class DatabaseUnavailable(ServiceUnavailable):
     default_detail = "The database is unavailable for a moment; please retry."
     default_code = "database_unavailable"
     wait = 2  # seconds, sent as Retry-After
+
+
+class DatabaseNotMigrated(ServiceUnavailable):
+    """A table is missing: the database was never migrated (or not fully). No Retry-After: a
+    retry cannot help until an operator runs ``manage.py migrate``."""
+
+    default_detail = "The database is not set up: run `python manage.py migrate`."
+    default_code = "database_not_migrated"
 
 
 class Error401Code(models.TextChoices):

@@ -121,3 +121,12 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
         return response
 
     return wrapper
+
+
+def drop_old_keys() -> int:
+    """Housekeeping: forget keys older than IDEMPOTENCY_TTL (their requests can no longer be
+    replayed anyway)."""
+    deleted, _ = IdempotencyKey.objects.filter(
+        created_at__lt=timezone.now() - IDEMPOTENCY_TTL
+    ).delete()
+    return deleted

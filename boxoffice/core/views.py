@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import ProtectedError, RestrictedError
 
-from .errors import Conflict
+from .errors import Conflict, error_response
 
 
 class ProtectedDestroyMixin:
@@ -22,25 +22,9 @@ class ProtectedDestroyMixin:
 
 def json_not_found(request, exception=None):  # type: ignore[no-untyped-def]
     """404 for URLs that match no route, in the API's error shape (Django's default is HTML)."""
-    from django.http import JsonResponse
-
-    return JsonResponse(
-        {
-            "type": "client_error",
-            "errors": [{"code": "not_found", "detail": "Not found.", "attr": None}],
-        },
-        status=404,
-    )
+    return error_response(404, "client_error", "not_found", "Not found.")
 
 
 def json_server_error(request):  # type: ignore[no-untyped-def]
     """500 in the API's error shape. Always a bug: the details are in the log, not the answer."""
-    from django.http import JsonResponse
-
-    return JsonResponse(
-        {
-            "type": "server_error",
-            "errors": [{"code": "error", "detail": "A server error occurred.", "attr": None}],
-        },
-        status=500,
-    )
+    return error_response(500, "server_error", "error", "A server error occurred.")

@@ -1,4 +1,4 @@
-"""Stripe webhook intake, and the booking endpoints that involve payment."""
+"""The pay step of a booking, and Stripe's webhook intake."""
 
 from __future__ import annotations
 
@@ -7,61 +7,67 @@ import logging
 import stripe
 from django.http import JsonResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import (
-    OpenApiParameter,
-    OpenApiResponse,
-    extend_schema,
-    extend_schema_view,
-)
-from rest_framework.permissions import AllowAny
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from boxoffice.booking.api import (
-    BookingSerializer,
-    BookingViewSet,
-    HoldRequestSerializer,
-    idempotency_parameter,
-)
 from boxoffice.booking.models import Booking
-from boxoffice.core.errors import ErrorResponse409Serializer
-from boxoffice.schedule.models import Showtime
+from boxoffice.core.errors import (
+    BadRequest,
+    ErrorResponse409Serializer,
+    NotFound,
+    ServiceUnavailable,
+)
+from boxoffice.core.idempotency import idempotent
 
 from . import gateway, services
 
 log = logging.getLogger(__name__)
 
 
-@extend_schema_view(
-    create=extend_schema(
-        summary="Hold seats (all or nothing) and start paying",
-        request=HoldRequestSerializer,
+class PaymentStartSerializer(serializers.Serializer):
+    provider = serializers.ChoiceField(choices=["stripe"])
+    client_secret = serializers.CharField(help_text="Confirm the payment with Stripe.js.")
+    publishable_key = serializers.CharField()
+
+
+class BookingPayView(APIView):
+    """``POST /bookings/{id}/pay/``: the customer proceeds to pay their hold."""
+
+    openapi_tags = ["bookings"]
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="Pay a held booking: opens (or returns) its Stripe PaymentIntent",
+        description=(
+            "Opens the Stripe PaymentIntent for the booking's frozen total, or returns the one "
+            "already open (idempotent). Confirm it with Stripe.js and the `client_secret`; the "
+            "booking turns `confirmed` when Stripe tells us it succeeded. 409 once the hold has "
+            "lapsed or the booking is no longer pending; 404 for anyone else's booking."
+        ),
+        request=None,
         responses={
-            201: BookingSerializer,
+            200: PaymentStartSerializer,
             409: ErrorResponse409Serializer,
-            502: OpenApiResponse(description="Stripe refused the payment; no seats were held."),
-            503: OpenApiResponse(description="Payments unavailable; no seats were held."),
+            502: OpenApiResponse(description="Stripe refused to open the payment; retry later."),
+            503: OpenApiResponse(description="Stripe unreachable; the hold is kept, retry."),
         },
-        parameters=[idempotency_parameter],
     )
-)
-class CheckoutBookingViewSet(BookingViewSet):
-    """The booking endpoints with payment: creating a booking opens a Stripe PaymentIntent,
-    cancelling a paid one refunds it."""
+    @idempotent
+    def post(self, request: Request, pk: int) -> Response:
+        booking = Booking.objects.filter(pk=pk, user=request.user).first()
+        if booking is None:
+            raise NotFound("No such booking.")
+        start = services.start_payment(booking=booking)
+        return Response(PaymentStartSerializer(start).data)
 
-    def start_booking(self, *, user, showtime: Showtime, seat_ids: list[int]) -> Booking:  # type: ignore[no-untyped-def]
-        return services.checkout(user=user, showtime=showtime, seat_ids=seat_ids)
 
-    def after_cancel(self, booking: Booking) -> None:
-        if booking.paid_amount <= 0:
-            services.close_unpaid_intent(booking)
-            return
-        # The refund task is already queued with the cancellation; trying now as well means
-        # the answer usually shows the money back. The task then finds nothing left to do.
-        try:
-            services.refund_booking(booking_id=booking.pk, reason=booking.cancel_reason)
-        except (gateway.GatewayUnavailable, stripe.StripeError):
-            log.warning("refund of booking %s deferred to the worker", booking.pk)
+class InvalidSignature(BadRequest):
+    default_detail = "The Stripe-Signature header does not verify."
+    default_code = "invalid_signature"
 
 
 class StripeWebhookView(APIView):
@@ -90,34 +96,13 @@ class StripeWebhookView(APIView):
         try:
             event = gateway.construct_event(request._request.body, signature)
         except (ValueError, stripe.SignatureVerificationError):
-            return JsonResponse(
-                {
-                    "type": "client_error",
-                    "errors": [
-                        {
-                            "code": "invalid_signature",
-                            "detail": "The Stripe-Signature header does not verify.",
-                            "attr": None,
-                        }
-                    ],
-                },
-                status=400,
-            )
+            raise InvalidSignature() from None
         try:
             outcome = services.handle_event(event)
         except gateway.GatewayUnavailable:
             # Not recorded: Stripe retries the delivery, and reconciliation catches it too.
-            return JsonResponse(
-                {
-                    "type": "server_error",
-                    "errors": [
-                        {
-                            "code": "payments_unavailable",
-                            "detail": "Could not verify the payment with Stripe; retry later.",
-                            "attr": None,
-                        }
-                    ],
-                },
-                status=503,
-            )
+            raise ServiceUnavailable(
+                "Could not verify the payment with Stripe; retry later.",
+                code="payments_unavailable",
+            ) from None
         return JsonResponse({"received": True, "outcome": outcome})

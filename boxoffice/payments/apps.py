@@ -6,4 +6,8 @@ class PaymentsConfig(AppConfig):
     label = "payments"
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401  (connects to the booking signals)
+        from boxoffice.core import housekeeping
+
+        from . import receivers, tasks  # noqa: F401  (receivers: connects to the booking signals)
+
+        housekeeping.register("reconcile_payments", tasks.enqueue_reconciliation)

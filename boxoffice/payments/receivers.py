@@ -1,18 +1,24 @@
-"""Reactions to booking changes, queued in the same transaction as the change."""
+"""Reactions to booking changes, queued in the same transaction as the change: a refund is
+owed if and only if the change that owes it commits."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.dispatch import receiver
 
 from boxoffice.booking.models import Booking
-from boxoffice.booking.signals import booking_cancelled
+from boxoffice.booking.signals import holds_ended, refund_due
+
+from .services import refund_reason
+from .tasks import close_unpaid_intents_task, refund_booking_task
 
 
-@receiver(booking_cancelled, sender=Booking)
-def refund_cancelled_booking(sender, booking: Booking, was_paid: bool, **kwargs) -> None:  # type: ignore[no-untyped-def]
-    if was_paid:
-        from .tasks import refund_booking_task
+@receiver(refund_due, sender=Booking)
+def refund_owed_money(sender: type, booking: Booking, **kwargs: Any) -> None:
+    refund_booking_task.enqueue(booking_id=booking.pk, reason=refund_reason(booking))
 
-        refund_booking_task.enqueue(
-            booking_id=booking.pk, reason=booking.cancel_reason or "cancelled"
-        )
+
+@receiver(holds_ended, sender=Booking)
+def close_unpaid_payments(sender: type, booking_ids: list[int], **kwargs: Any) -> None:
+    close_unpaid_intents_task.enqueue(booking_ids=list(booking_ids))

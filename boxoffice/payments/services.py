@@ -1,28 +1,32 @@
-"""Payment flows: checkout, webhook events, late payments, refunds and reconciliation.
+"""Payment flows: the pay step, webhook events, refunds and reconciliation.
 
-Stripe calls (network) never run inside a transaction that holds seats: the hold commits first,
-then the PaymentIntent is created; a webhook re-fetches the PaymentIntent first, then confirms in
-one short transaction. Every booking status change goes through the booking state machine.
+Stripe calls (network) never run inside a database transaction: the pay step opens the
+PaymentIntent first and then stores it; a webhook re-fetches the PaymentIntent first and then
+hands the money to the booking app. Payments never write a Booking's fields itself: the booking
+services (``attach_payment``, ``record_payment``, ``record_refund``) decide on the locked row.
+
+This module imports no task: what must happen later (refunds, closing unpaid intents) is queued
+by :mod:`.receivers` when the booking app announces it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import stripe
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from boxoffice.accounts.models import User
 from boxoffice.booking import services as booking_services
 from boxoffice.booking.models import Booking, BookingStatus
-from boxoffice.core.errors import PaymentRefused, ServiceUnavailable
+from boxoffice.core.errors import Conflict, PaymentRefused, ServiceUnavailable
 from boxoffice.core.money import from_minor_units, to_minor_units
-from boxoffice.schedule.models import Showtime
 
 from . import gateway
 from .models import Refund, StripeEvent
@@ -31,48 +35,82 @@ log = logging.getLogger(__name__)
 S = BookingStatus
 
 
-# --- checkout ----------------------------------------------------------------------------------
+# --- the pay step ------------------------------------------------------------------------------
 
 
-def checkout(*, user: User, showtime: Showtime, seat_ids: Sequence[int]) -> Booking:
-    """Hold the seats, then open a PaymentIntent for the frozen total. If the intent cannot be
-    opened, for whatever reason, the hold is released at once: never a hold that cannot be
-    paid. Stripe unreachable is a 503 (retry); Stripe refusing the request is a 502. A booking
-    whose total is zero (a free show) needs no payment and is confirmed at once."""
-    booking = booking_services.create_hold(user=user, showtime=showtime, seat_ids=seat_ids)
-    if booking.total == 0:
-        booking_services.confirm_booking(booking=booking, paid_amount=booking.total)
-        return booking
-    try:
-        attach_payment_intent(booking)
-    except gateway.GatewayUnavailable as exc:
-        booking_services.release_unpayable_hold(booking=booking)
-        raise ServiceUnavailable(
-            "Payments are unavailable right now, so no seats were held; please try again shortly.",
-            code="payments_unavailable",
-        ) from exc
-    except stripe.StripeError as exc:
-        booking_services.release_unpayable_hold(booking=booking)
-        log.error("stripe refused a payment for booking %s: %s", booking.pk, exc)
-        raise PaymentRefused() from exc
-    except BaseException:
-        booking_services.release_unpayable_hold(booking=booking)
-        raise
-    return booking
+@dataclass(frozen=True)
+class PaymentStart:
+    provider: str
+    client_secret: str
+    publishable_key: str
 
 
-def attach_payment_intent(booking: Booking) -> None:
-    intent = gateway.create_payment_intent(
-        booking_id=booking.pk,
-        amount_minor=to_minor_units(booking.total, booking.currency),
-        currency=booking.currency,
+def start_payment(*, booking: Booking) -> PaymentStart:
+    """Open the PaymentIntent for the booking's frozen total, or return the one already open.
+
+    Idempotent: Stripe's idempotency key is derived from the booking, so two concurrent calls
+    get the same intent, and storing it twice is a no-op. Refused with 409 while the booking
+    cannot be paid (hold lapsed, not pending, show cancelled); when the hold lapses between
+    opening the intent and storing it, the intent is cancelled again (best effort: a payment
+    that still lands is refunded by the late-payment rules). Stripe unreachable is a 503,
+    Stripe refusing the request a 502; the hold is kept either way, so the customer can retry.
+    """
+    if not booking.payment_client_secret:
+        booking_services.check_payable(booking=booking)
+        try:
+            intent = gateway.create_payment_intent(
+                booking_id=booking.pk,
+                amount_minor=to_minor_units(booking.total, booking.currency),
+                currency=booking.currency,
+            )
+        except gateway.GatewayUnavailable as exc:
+            raise ServiceUnavailable(
+                "Payments are unavailable right now; your seats stay held, please try again "
+                "shortly.",
+                code="payments_unavailable",
+            ) from exc
+        except stripe.StripeError as exc:
+            log.error("stripe refused a payment for booking %s: %s", booking.pk, exc)
+            raise PaymentRefused() from exc
+        try:
+            booking_services.attach_payment(
+                booking=booking, intent_id=intent.id, client_secret=intent.client_secret or ""
+            )
+        except Conflict:
+            close_intent(intent.id, booking_id=booking.pk)
+            raise
+    else:
+        booking_services.check_payable(booking=booking)
+    return PaymentStart(
+        provider="stripe",
+        client_secret=booking.payment_client_secret,
+        publishable_key=settings.STRIPE_PUBLISHABLE_KEY,
     )
-    # Conditional: a webhook that arrived first may have stored the same id already.
-    Booking.objects.filter(pk=booking.pk).filter(
-        Q(payment_intent_id="") | Q(payment_intent_id=intent.id)
-    ).update(payment_intent_id=intent.id, payment_client_secret=intent.client_secret)
-    booking.payment_intent_id = intent.id
-    booking.payment_client_secret = intent.client_secret
+
+
+def close_intent(intent_id: str, *, booking_id: int) -> bool:
+    """Cancel an unpaid PaymentIntent so it can no longer be paid. Best effort: if Stripe is
+    unreachable, or the payment slipped through first, the late payment is refunded when its
+    event (or reconciliation) arrives. Returns whether Stripe confirmed the cancellation."""
+    try:
+        gateway.cancel_payment_intent(intent_id)
+    except (gateway.GatewayUnavailable, stripe.StripeError) as exc:
+        log.warning("could not cancel the intent of booking %s: %s", booking_id, type(exc).__name__)
+        return False
+    return True
+
+
+def close_unpaid_intents(*, booking_ids: list[int]) -> int:
+    """Close the PaymentIntents of bookings whose hold ended unpaid."""
+    closed = 0
+    for booking_id, intent_id in (
+        Booking.objects.filter(pk__in=booking_ids, paid_amount=0)
+        .exclude(status=S.CONFIRMED)
+        .exclude(payment_intent_id="")
+        .values_list("pk", "payment_intent_id")
+    ):
+        closed += close_intent(intent_id, booking_id=booking_id)
+    return closed
 
 
 # --- webhook events ----------------------------------------------------------------------------
@@ -80,7 +118,7 @@ def attach_payment_intent(booking: Booking) -> None:
 HANDLED = {"payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.canceled"}
 
 
-def record_event(event: dict) -> StripeEvent | None:
+def record_event(event: dict[str, Any]) -> StripeEvent | None:
     """Insert the event into the ledger; None when it was already there (a replay)."""
     obj = (event.get("data") or {}).get("object") or {}
     intent_id = obj.get("id", "") if obj.get("object") == "payment_intent" else ""
@@ -93,7 +131,7 @@ def record_event(event: dict) -> StripeEvent | None:
         return None
 
 
-def handle_event(event: dict) -> str:
+def handle_event(event: dict[str, Any]) -> str:
     """Act on one verified event; returns the outcome recorded in the ledger."""
     ledger = record_event(event)
     if ledger is None:
@@ -118,9 +156,10 @@ def settle_payment_intent(intent_id: str) -> str:
     """Bring our booking in line with a PaymentIntent, as Stripe reports it now.
 
     The event is only a trigger: the intent is fetched again, and amount, currency and booking
-    must match what we asked for. Then the booking is confirmed (tickets and receipt follow in
-    the same transaction), or, when its seats were lost after the hold lapsed or it was already
-    cancelled, the payment is recorded and refunded in full.
+    must match what we asked for. Then the booking app records the money
+    (:func:`boxoffice.booking.services.record_payment`): it confirms the booking, or cancels it
+    and owes the money back (its show cancelled or started, its seats lost, or it was already
+    cancelled), and the refund follows through the worker.
     """
     if not intent_id:
         return "mismatch:intent"
@@ -155,31 +194,9 @@ def settle_payment_intent(intent_id: str) -> str:
             booking.currency,
         )
         return "mismatch:amount"
-    if not booking.payment_intent_id:
-        # The webhook beat the checkout request in storing the id: keep it.
-        Booking.objects.filter(pk=booking.pk, payment_intent_id="").update(
-            payment_intent_id=intent.id
-        )
     paid = from_minor_units(intent.amount, intent.currency)
-
-    outcome = booking_services.confirm_booking(booking=booking, paid_amount=paid)
-    if outcome in (
-        booking_services.ConfirmOutcome.CONFIRMED,
-        booking_services.ConfirmOutcome.ALREADY_CONFIRMED,
-    ):
-        return str(outcome)
-    # Paid, but no seats to give: record the money and refund it.
-    if booking_services.cancel_unfulfillable(booking=booking, paid_amount=paid):
-        return "refunding:seats_lost"
-    booking.refresh_from_db()
-    if booking.status == S.CANCELLED and booking.paid_amount == 0:
-        with transaction.atomic():
-            Booking.objects.filter(pk=booking.pk, paid_amount=0).update(paid_amount=paid)
-            from .tasks import refund_booking_task
-
-            refund_booking_task.enqueue(booking_id=booking.pk, reason="paid_after_cancel")
-        return "refunding:paid_after_cancel"
-    return f"unchanged:{booking.status}"
+    result = booking_services.record_payment(booking=booking, amount=paid, intent_id=intent.id)
+    return str(result)
 
 
 def _int(value: str | None) -> int | None:
@@ -189,28 +206,17 @@ def _int(value: str | None) -> int | None:
         return None
 
 
-def close_unpaid_intent(booking: Booking) -> None:
-    """After an unpaid booking is cancelled, cancel its PaymentIntent, so the customer's client
-    cannot still pay for seats they gave up. Best effort: if Stripe is unreachable, or the
-    payment slipped through first, the late payment is refunded when its event arrives."""
-    if not booking.payment_intent_id:
-        return
-    try:
-        gateway.cancel_payment_intent(booking.payment_intent_id)
-    except (gateway.GatewayUnavailable, stripe.StripeError) as exc:
-        log.warning("could not cancel the intent of booking %s: %s", booking.pk, type(exc).__name__)
-
-
 # --- refunds -----------------------------------------------------------------------------------
 
 
 def refund_booking(*, booking_id: int, reason: str) -> Decimal:
     """Refund whatever of the booking's payment is not refunded yet; returns the amount
     refunded now (0 when nothing was owed). Safe to call again, from any process: the Refund row
-    (one per booking and reason) and Stripe's idempotency key keep it to one refund."""
+    (one per booking and reason) and Stripe's idempotency key keep it to one refund. Never for
+    a confirmed booking: its money is earned (the money invariant)."""
     booking = Booking.objects.get(pk=booking_id)
     owed = booking.paid_amount - booking.refunded_amount
-    if owed <= 0 or not booking.payment_intent_id:
+    if owed <= 0 or not booking.payment_intent_id or booking.status == S.CONFIRMED:
         return Decimal("0.00")
     refund, _ = Refund.objects.get_or_create(
         booking=booking, reason=reason, defaults={"amount": owed, "currency": booking.currency}
@@ -237,27 +243,57 @@ def refund_booking(*, booking_id: int, reason: str) -> Decimal:
     return refund.amount if done else Decimal("0.00")
 
 
+def refund_reason(booking: Booking) -> str:
+    return booking.cancel_reason or "refund"
+
+
 # --- reconciliation ----------------------------------------------------------------------------
 
 
 def reconcile(*, max_age_days: int = 3) -> dict[str, int]:
-    """Settle bookings whose PaymentIntent succeeded but whose webhook we never got, among
-    those created in the last ``max_age_days``: pending or expired ones (to confirm, or refund
-    when their seats are gone), and unpaid cancelled ones (a payment that slipped past the
-    cancellation is refunded)."""
+    """Repair what lost webhooks and interrupted work left behind, so that every booking ends
+    confirmed with nothing refunded, or not confirmed with everything refunded:
+
+    - bookings with a PaymentIntent that are not settled (pending, expired, or cancelled with
+      nothing recorded as paid), created in the last ``max_age_days``: Stripe is asked how the
+      payment stands and the money is recorded (a payment that slipped past a cancellation or
+      a lapsed hold is then owed back);
+    - every booking, whatever its age or cause, that is not confirmed and has less refunded
+      than paid: refunded now (a refund task that gave up, a crash between a cancellation and
+      its refund, ...).
+
+    A confirmed booking with something refunded is logged as an error for a person to look at:
+    no automatic action can tell which of the two was meant."""
     since = timezone.now() - timedelta(days=max_age_days)
     candidates = (
         Booking.objects.filter(created_at__gte=since)
         .filter(Q(status__in=[S.PENDING, S.EXPIRED]) | Q(status=S.CANCELLED, paid_amount=0))
         .exclude(payment_intent_id="")
-        .exclude(cancel_reason="payment_unavailable")  # no intent was ever payable
     )
     outcomes: dict[str, int] = {}
-    for intent_id in candidates.values_list("payment_intent_id", flat=True).iterator():
-        try:
-            outcome = settle_payment_intent(intent_id)
-        except gateway.GatewayUnavailable:
-            outcome = "gateway_unavailable"
+
+    def count(outcome: str) -> None:
         key = outcome.split(":")[0]
         outcomes[key] = outcomes.get(key, 0) + 1
+
+    for intent_id in candidates.values_list("payment_intent_id", flat=True).iterator():
+        try:
+            count(settle_payment_intent(intent_id))
+        except gateway.GatewayUnavailable:
+            count("gateway_unavailable")
+    for booking in Booking.objects.breaking_money_invariant().iterator():
+        if booking.status == S.CONFIRMED:
+            log.error(
+                "booking %s is confirmed but %s of %s was refunded: needs a person",
+                booking.pk,
+                booking.refunded_amount,
+                booking.paid_amount,
+            )
+            count("needs_attention")
+            continue
+        try:
+            refund_booking(booking_id=booking.pk, reason=refund_reason(booking))
+            count("refunded")
+        except (gateway.GatewayUnavailable, stripe.StripeError):
+            count("refund_failed")
     return outcomes

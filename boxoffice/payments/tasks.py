@@ -17,7 +17,8 @@ log = logging.getLogger(__name__)
 
 @task()
 def refund_booking_task(*, booking_id: int, reason: str, attempt: int = 0) -> str:
-    """Refund a cancelled booking's payment; retried with backoff while Stripe is unavailable."""
+    """Refund a cancelled booking's payment; retried with backoff while Stripe is unavailable.
+    A refund that gives up is retried by reconciliation (it repairs every unsettled booking)."""
     try:
         amount = services.refund_booking(booking_id=booking_id, reason=reason)
     except (gateway.GatewayUnavailable, stripe.StripeError, DatabaseError) as exc:
@@ -30,5 +31,16 @@ def refund_booking_task(*, booking_id: int, reason: str, attempt: int = 0) -> st
 
 
 @task()
+def close_unpaid_intents_task(*, booking_ids: list[int]) -> int:
+    """Cancel the PaymentIntents of holds that ended unpaid (best effort, once)."""
+    return services.close_unpaid_intents(booking_ids=booking_ids)
+
+
+@task()
 def reconcile_payments_task() -> dict[str, int]:
     return services.reconcile()
+
+
+def enqueue_reconciliation() -> None:
+    """Housekeeping: reconciliation talks to Stripe, so it runs as a task of its own."""
+    reconcile_payments_task.enqueue()

@@ -22,7 +22,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from boxoffice.booking.models import Booking, BookingSeat, BookingStatus
+from boxoffice.booking.models import Booking, BookingSeat, BookingStatus, live_seat_q
 from boxoffice.catalog.selectors import seat_count
 from boxoffice.schedule.models import Showtime
 
@@ -38,13 +38,11 @@ def showtime_report(*, start: datetime, end: datetime) -> QuerySet[Showtime]:
             booking_seats__is_live=True, booking_seats__booking__status=BookingStatus.CONFIRMED
         ),
     )
+    # A held seat: live, not paid (a running hold); live_seat_q is the one home of the rule.
     held = Count(
         "booking_seats",
-        filter=Q(
-            booking_seats__is_live=True,
-            booking_seats__booking__status=BookingStatus.PENDING,
-            booking_seats__hold_expires_at__gt=now,
-        ),
+        filter=live_seat_q(now, prefix="booking_seats__")
+        & Q(booking_seats__hold_expires_at__isnull=False),
     )
     revenue = Subquery(
         Booking.objects.filter(showtime_id=OuterRef("pk"), status=BookingStatus.CONFIRMED)

@@ -7,9 +7,12 @@ from django.conf import settings
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, serializers, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
 
-from boxoffice.accounts.permissions import IsAdminOrReadOnly
+from boxoffice.accounts.permissions import IsAdmin, IsAdminOrReadOnly
 from boxoffice.catalog.models import Movie
 from boxoffice.core import money
 from boxoffice.core.errors import ErrorResponse409Serializer
@@ -80,20 +83,31 @@ class ShowtimeSerializer(serializers.ModelSerializer):
             )
         return attrs
 
+    def to_internal_value(self, data):  # type: ignore[no-untyped-def]
+        if isinstance(data, dict) and "status" in data:
+            raise ValidationError(
+                {
+                    "status": [
+                        "A show's status changes only through its cancel action: "
+                        "POST /api/v1/showtimes/{id}/cancel/ with a reason."
+                    ]
+                }
+            )
+        return super().to_internal_value(data)
+
     def create(self, validated_data):  # type: ignore[no-untyped-def]
-        showtime = _call(services.create_showtime, **validated_data)
+        showtime = services.create_showtime(**validated_data)
         return selectors.showtime_list().get(pk=showtime.pk)  # with capacity and availability
 
     def update(self, instance, validated_data):  # type: ignore[no-untyped-def]
-        showtime = _call(services.update_showtime, showtime=instance, **validated_data)
+        showtime = services.update_showtime(showtime=instance, **validated_data)
         return selectors.showtime_list().get(pk=showtime.pk)
 
 
-def _call(service, **kwargs):  # type: ignore[no-untyped-def]
-    try:
-        return service(**kwargs)
-    except services.ScheduleError as exc:
-        raise ValidationError({exc.field or "non_field_errors": [str(exc)]}) from exc
+class ShowtimeCancelSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=200, help_text="Why the show is cancelled; every customer is told."
+    )
 
 
 class ShowtimeFilter(django_filters.FilterSet):
@@ -135,10 +149,33 @@ class ShowtimeViewSet(ProtectedDestroyMixin, viewsets.ModelViewSet):
     permission_classes = [IsAdminOrReadOnly]
     serializer_class = ShowtimeSerializer
     filterset_class = ShowtimeFilter
-    protected_message = "This show has bookings; cancel it instead of deleting it."
+    protected_message = (
+        "This show has bookings; cancel it instead of deleting it: "
+        "POST /api/v1/showtimes/{id}/cancel/ with a reason refunds everyone."
+    )
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
         return selectors.showtime_list()
+
+    @extend_schema(
+        summary="Cancel a show (admin): every hold ends, every payment is refunded",
+        description=(
+            "Every hold ends at once, every paid booking is cancelled and refunded in full "
+            "(no cut-off applies) and every customer is emailed the reason; the show's tickets "
+            "stop admitting. Refunds and emails go through the background worker. Repeating it "
+            "changes nothing more."
+        ),
+        request=ShowtimeCancelSerializer,
+        responses={200: ShowtimeSerializer},
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsAdmin])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        data = ShowtimeCancelSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        showtime = services.cancel_showtime(
+            showtime=self.get_object(), reason=data.validated_data["reason"], by=request.user
+        )
+        return Response(self.get_serializer(selectors.showtime_list().get(pk=showtime.pk)).data)
 
 
 @extend_schema(summary="One movie's showtimes", tags=["schedule"])

@@ -47,6 +47,10 @@ class Showtime(models.Model):
         max_length=16, choices=ShowtimeStatus.choices, default=ShowtimeStatus.SCHEDULED
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(
+        max_length=200, blank=True, default="", help_text="Told to every customer of the show."
+    )
 
     class Meta:
         ordering = ["starts_at", "id"]

@@ -14,19 +14,28 @@ from boxoffice.core.timezones import local_date_q
 from .models import Showtime
 
 
+def _live_booking_seats(now: datetime) -> Q:
+    """Seats held by a running hold or sold, seen from a showtime. The twin of
+    ``boxoffice.booking.models.live_seat_q`` (the one home of the rule): the schedule sits below
+    the booking app, so it names the reverse relation ``booking_seats`` of BookingSeat.showtime
+    instead of importing it. Change both together."""
+    return Q(booking_seats__is_live=True) & (
+        Q(booking_seats__hold_expires_at__isnull=True) | Q(booking_seats__hold_expires_at__gt=now)
+    )
+
+
+def has_live_bookings(showtime_id: int, now: datetime | None = None) -> bool:
+    """Whether any seat of the show is held by a running hold or sold."""
+    return Showtime.objects.filter(
+        Q(pk=showtime_id) & _live_booking_seats(now or timezone.now())
+    ).exists()
+
+
 def showtime_list(now: datetime | None = None) -> QuerySet[Showtime]:
     """Shows with ``capacity`` and ``seats_available`` (capacity minus seats sold or held by a
-    hold that has not lapsed). ``booking_seats`` is the reverse relation of the booking app's
-    BookingSeat.showtime: the schedule names it without importing the layer above it."""
+    hold that has not lapsed)."""
     now = now or timezone.now()
-    taken = Count(
-        "booking_seats",
-        filter=Q(booking_seats__is_live=True)
-        & (
-            Q(booking_seats__hold_expires_at__isnull=True)
-            | Q(booking_seats__hold_expires_at__gt=now)
-        ),
-    )
+    taken = Count("booking_seats", filter=_live_booking_seats(now))
     return (
         Showtime.objects.select_related("movie", "screen__theater")
         .annotate(capacity=seat_count())

@@ -26,7 +26,7 @@ from .helpers import (
 
 pytestmark = pytest.mark.django_db
 
-Outcome = services.ConfirmOutcome
+Outcome = services.PaymentOutcome
 
 
 def book(client, showtime, *labels) -> int:  # type: ignore[no-untyped-def]
@@ -35,9 +35,9 @@ def book(client, showtime, *labels) -> int:  # type: ignore[no-untyped-def]
     return response.json()["id"]
 
 
-def confirm(booking_id: int) -> services.ConfirmOutcome:
+def confirm(booking_id: int) -> services.PaymentOutcome:
     booking = Booking.objects.get(pk=booking_id)
-    return services.confirm_booking(booking=booking, paid_amount=booking.total)
+    return services.record_payment(booking=booking, amount=booking.total).outcome
 
 
 def ids(response) -> list[int]:  # type: ignore[no-untyped-def]
@@ -266,7 +266,7 @@ def test_confirm_after_expiry_when_a_seat_was_taken(api, customer_api, other_cus
     lapse(mine)
     theirs = book(bearer(other_customer), showtime, "B1")
 
-    assert confirm(mine) == Outcome.SEATS_LOST
+    assert confirm(mine) == Outcome.REFUND_DUE
 
     assert Booking.objects.get(pk=mine).status != BookingStatus.CONFIRMED
     assert customer_api.get(f"{BOOKINGS}{mine}/").json()["status"] != "confirmed"
@@ -286,7 +286,7 @@ def test_confirm_after_expiry_when_a_seat_was_taken(api, customer_api, other_cus
 def test_cancelled_booking_is_not_revived_by_a_late_confirm(customer_api, showtime):
     mine = book(customer_api, showtime, "A1")
     assert customer_api.post(f"{BOOKINGS}{mine}/cancel/").status_code == 200
-    assert confirm(mine) == Outcome.NOT_CONFIRMABLE
+    assert confirm(mine) == Outcome.REFUND_DUE
     assert Booking.objects.get(pk=mine).status == BookingStatus.CANCELLED
     assert live_rows(showtime) == 0
 

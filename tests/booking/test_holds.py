@@ -106,7 +106,7 @@ def test_taken_seat_gives_409_naming_it_and_holds_nothing(
 
 def test_booked_seat_gives_409(customer_api, other_customer, showtime):
     sold = hold_labels(bearer(other_customer), showtime, "D5").json()
-    services.confirm_booking(booking=Booking.objects.get(pk=sold["id"]), paid_amount=Decimal(10))
+    services.record_payment(booking=Booking.objects.get(pk=sold["id"]), amount=Decimal("10.00"))
 
     response = hold_labels(customer_api, showtime, "D5")
 

@@ -63,10 +63,10 @@ def test_statuses_available_held_booked(api, showtime, customer_api, other_custo
     assert held.status_code == 201
     sold = hold_labels(bearer(other_customer), showtime, "C3")
     assert sold.status_code == 201
-    outcome = services.confirm_booking(
-        booking=Booking.objects.get(pk=sold.json()["id"]), paid_amount=Decimal("10.00")
-    )
-    assert outcome == services.ConfirmOutcome.CONFIRMED
+    outcome = services.record_payment(
+        booking=Booking.objects.get(pk=sold.json()["id"]), amount=Decimal("10.00")
+    ).outcome
+    assert outcome == services.PaymentOutcome.CONFIRMED
 
     now = statuses(api, showtime)
     assert now["A1"] == now["A2"] == "held"
@@ -130,7 +130,7 @@ def test_cache_does_not_hide_writes(api, showtime, customer_api, admin_api):
     assert statuses(api, showtime)["A1"] == "held"
 
     booking = Booking.objects.get(pk=created.json()["id"])
-    services.confirm_booking(booking=booking, paid_amount=booking.total)
+    services.record_payment(booking=booking, amount=booking.total).outcome
     assert statuses(api, showtime)["A1"] == "booked"
 
     assert customer_api.post(f"/api/v1/bookings/{booking.pk}/cancel/").status_code == 200

@@ -31,7 +31,7 @@ from tests.conftest import bearer, make_user
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-Outcome = services.ConfirmOutcome
+Outcome = services.PaymentOutcome
 
 
 def run_together(jobs: list[Callable[[], Any]], *, timeout: float = 120) -> list[Any]:
@@ -148,7 +148,7 @@ def test_a_late_payment_races_a_new_buyer_for_a_lapsed_seat(showtime):
 
         def pay(booking_id: int = booking.pk) -> Outcome:
             late = Booking.objects.get(pk=booking_id)
-            return services.confirm_booking(booking=late, paid_amount=late.total)
+            return services.record_payment(booking=late, amount=late.total).outcome
 
         def buy(client: Any = newcomer, seat_id: int = seat) -> tuple[int, Any]:
             response = hold(client, showtime, [seat_id])
@@ -169,7 +169,7 @@ def test_a_late_payment_races_a_new_buyer_for_a_lapsed_seat(showtime):
             assert booking.status == BookingStatus.CONFIRMED
             tally["late payment won"] += 1
         else:
-            assert outcome == Outcome.SEATS_LOST, (round_, outcome)
+            assert outcome == Outcome.REFUND_DUE, (round_, outcome)
             assert code == 201, (round_, code, body)
             assert live == [body["id"]]
             assert booking.status != BookingStatus.CONFIRMED
@@ -228,7 +228,7 @@ def test_ten_seconds_of_mixed_activity(showtime):
                     continue
                 elif roll < 0.90:
                     booking = Booking.objects.get(pk=rng.choice(mine))
-                    outcome = services.confirm_booking(booking=booking, paid_amount=booking.total)
+                    outcome = services.record_payment(booking=booking, amount=booking.total).outcome
                     with lock:
                         outcomes[str(outcome)] += 1
                     continue

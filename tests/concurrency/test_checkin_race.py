@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 
 from boxoffice.booking.models import Ticket
-from boxoffice.booking.services import ConfirmOutcome, confirm_booking, create_hold
+from boxoffice.booking.services import PaymentOutcome, record_payment, create_hold
 from tests.conftest import bearer
 
 from .test_booking_races import run_together
@@ -24,7 +24,7 @@ def test_ten_scanners_one_ticket_exactly_one_admission(showtime, customer, admin
     seat = showtime.screen.seats.order_by("id").first()
     booking = create_hold(user=customer, showtime=showtime, seat_ids=[seat.pk])
     assert (
-        confirm_booking(booking=booking, paid_amount=Decimal("15.00")) == ConfirmOutcome.CONFIRMED
+        record_payment(booking=booking, amount=Decimal("15.00")).outcome == PaymentOutcome.CONFIRMED
     )
     code = Ticket.objects.get(booking_seat__booking=booking).code
     clients = [bearer(admin_user) for _ in range(10)]

@@ -23,8 +23,9 @@ DECLINED_CARD = "4000000000000341"  # attaches, then declined when charged
 LOCALSTRIPE_AUTH = {"Authorization": "Bearer sk_test_x"}
 
 
-def hold(client, showtime, n=2, seat_ids=None):  # type: ignore[no-untyped-def]
-    """Hold ``n`` available seats (or ``seat_ids``) through the API; returns the response body."""
+def hold_only(client, showtime, n=2, seat_ids=None):  # type: ignore[no-untyped-def]
+    """Hold ``n`` available seats (or ``seat_ids``) through the API; returns the response body
+    (``payment`` is null: a hold never waits on Stripe)."""
     if seat_ids is None:
         seats = client.get(f"/api/v1/showtimes/{showtime.id}/seats/").json()
         seat_ids = [s["id"] for s in seats if s["status"] == "available"][:n]
@@ -32,7 +33,24 @@ def hold(client, showtime, n=2, seat_ids=None):  # type: ignore[no-untyped-def]
         "/api/v1/bookings/", {"showtime": showtime.id, "seats": seat_ids}, format="json"
     )
     assert response.status_code == 201, response.content
+    assert response.json()["payment"] is None
     return response.json()
+
+
+def start_paying(client, booking_id: int):  # type: ignore[no-untyped-def]
+    """``POST /bookings/{id}/pay/``: the customer proceeds to pay (opens the PaymentIntent)."""
+    return client.post(f"/api/v1/bookings/{booking_id}/pay/")
+
+
+def hold(client, showtime, n=2, seat_ids=None):  # type: ignore[no-untyped-def]
+    """Hold seats and proceed to pay, as a shop does; returns the booking as read afterwards
+    (with ``payment``: the client secret of its PaymentIntent)."""
+    booking = hold_only(client, showtime, n, seat_ids)
+    if booking["status"] == "pending":
+        response = start_paying(client, booking["id"])
+        assert response.status_code == 200, response.content
+        assert response.json()["provider"] == "stripe"
+    return client.get(f"/api/v1/bookings/{booking['id']}/").json()
 
 
 def intent_of(booking_id: int) -> str:

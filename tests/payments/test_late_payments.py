@@ -186,7 +186,8 @@ def test_reconciliation_refunds_a_payment_made_after_cancelling_whose_webhook_wa
     from boxoffice.booking.services import cancel_booking
 
     booking = hold(customer_api, showtime)
-    cancel_booking(booking=Booking.objects.get(pk=booking["id"]))  # intent left open
+    row = Booking.objects.get(pk=booking["id"])
+    cancel_booking(booking=row, by=row.user)  # intent left open
     assert pay(booking["id"]) == "succeeded"
     call_command("reconcile_payments", stdout=io.StringIO())
     row = Booking.objects.get(pk=booking["id"])

@@ -220,7 +220,8 @@ def test_payment_after_the_customer_cancelled_is_refunded(
 
     booking = hold(customer_api, showtime)
     intent_id = intent_of(booking["id"])
-    cancel_booking(booking=Booking.objects.get(pk=booking["id"]))
+    row = Booking.objects.get(pk=booking["id"])
+    cancel_booking(booking=row, by=row.user)
     assert pay(booking["id"]) == "succeeded"
 
     assert _delivered_outcome(intent_id) == "refunding:paid_after_cancel"

@@ -38,12 +38,12 @@ from hypothesis.stateful import (
 
 from boxoffice.booking.models import Booking, BookingSeat, BookingStatus, Ticket
 from boxoffice.booking.services import (
-    ConfirmOutcome,
+    PaymentOutcome,
     HoldError,
     SeatsTaken,
     cancel_booking,
     cancel_unfulfillable,
-    confirm_booking,
+    record_payment,
     create_hold,
     expire_bookings,
 )
@@ -82,19 +82,19 @@ def _taken_by_others(booking: Booking) -> set[int]:
 
 
 def _check_confirm_outcome(
-    outcome: ConfirmOutcome, *, before: str, taken: set[int], booking_id: int
+    outcome: PaymentOutcome, *, before: str, taken: set[int], booking_id: int
 ) -> None:
     """The outcome of a payment is what the database said before it, and is now true."""
     now_status = Booking.objects.get(pk=booking_id).status
     if before == S.CONFIRMED:
-        assert outcome == ConfirmOutcome.ALREADY_CONFIRMED
+        assert outcome == PaymentOutcome.ALREADY_CONFIRMED
     elif before == S.CANCELLED:
-        assert outcome == ConfirmOutcome.NOT_CONFIRMABLE
+        assert outcome == PaymentOutcome.REFUND_DUE
     elif taken:
-        assert outcome == ConfirmOutcome.SEATS_LOST, (outcome, taken)
+        assert outcome == PaymentOutcome.REFUND_DUE, (outcome, taken)
     else:
-        assert outcome == ConfirmOutcome.CONFIRMED, outcome
-    if outcome in (ConfirmOutcome.CONFIRMED, ConfirmOutcome.ALREADY_CONFIRMED):
+        assert outcome == PaymentOutcome.CONFIRMED, outcome
+    if outcome in (PaymentOutcome.CONFIRMED, PaymentOutcome.ALREADY_CONFIRMED):
         assert now_status == S.CONFIRMED
     else:
         assert now_status == before, (before, now_status)
@@ -181,7 +181,7 @@ def test_no_sequence_of_events_sells_a_seat_twice_or_moves_a_booking_back(
         def cancel(self, booking_id: int) -> None:
             booking = self._fresh(booking_id)
             try:
-                cancel_booking(booking=booking)
+                cancel_booking(booking=booking, by=booking.user)
             except Conflict:
                 event("cancel: refused")
                 assert self._fresh(booking_id).status == booking.status
@@ -193,7 +193,7 @@ def test_no_sequence_of_events_sells_a_seat_twice_or_moves_a_booking_back(
         def pay(self, booking_id: int) -> None:
             booking = self._fresh(booking_id)
             before, taken = booking.status, _taken_by_others(booking)
-            outcome = confirm_booking(booking=booking, paid_amount=booking.total)
+            outcome = record_payment(booking=booking, amount=booking.total).outcome
             event(f"pay: {outcome}")
             _check_confirm_outcome(outcome, before=before, taken=taken, booking_id=booking_id)
 
@@ -216,10 +216,10 @@ def test_no_sequence_of_events_sells_a_seat_twice_or_moves_a_booking_back(
                 _lapse(booking_id)
             booking = self._fresh(booking_id)
             before, taken = booking.status, _taken_by_others(booking)
-            outcome = confirm_booking(booking=booking, paid_amount=booking.total)
+            outcome = record_payment(booking=booking, amount=booking.total).outcome
             event(f"late: {outcome}")
             _check_confirm_outcome(outcome, before=before, taken=taken, booking_id=booking_id)
-            if outcome == ConfirmOutcome.SEATS_LOST:
+            if outcome == PaymentOutcome.REFUND_DUE:
                 assert cancel_unfulfillable(booking=booking, paid_amount=booking.total)
                 after = self._fresh(booking_id)
                 assert after.status == S.CANCELLED

@@ -27,8 +27,8 @@ def _hold(user, showtime, *labels) -> Booking:  # type: ignore[no-untyped-def]
 
 def _sell(user, showtime, *labels) -> Booking:  # type: ignore[no-untyped-def]
     booking = _hold(user, showtime, *labels)
-    outcome = services.confirm_booking(booking=booking, paid_amount=booking.total)
-    assert outcome == services.ConfirmOutcome.CONFIRMED
+    outcome = services.record_payment(booking=booking, amount=booking.total).outcome
+    assert outcome == services.PaymentOutcome.CONFIRMED
     return booking
 
 
@@ -52,7 +52,7 @@ def sales(movie, screen, make_showtime):  # type: ignore[no-untyped-def]
     _hold(carol, show1, "B1")  # held
     lapse(_hold(dave, show1, "B2").pk)  # lapsed: neither held nor sold
     refunded = _sell(erin, show1, "D1")
-    services.cancel_booking(booking=refunded)  # cancelled: no longer sold
+    services.cancel_booking(booking=refunded, by=refunded.user)  # cancelled: no longer sold
     _sell(alice, show2, "B1", "B2", "B3", "B4")  # 4 x 12.50
     _sell(bob, show3, "B1")  # 10.00 (this screen is all standard)
     _hold(carol, show3, "A1", "A2")

@@ -66,7 +66,7 @@ def confirmed_booking() -> dict:
         Seat.objects.filter(screen=showtime.screen_id).order_by("pk").values_list("pk", flat=True)
     )[:2]
     booking = services.create_hold(user=user, showtime=showtime, seat_ids=seats)
-    outcome = services.confirm_booking(booking=booking, paid_amount=booking.total)
+    outcome = services.record_payment(booking=booking, amount=booking.total).outcome
     note = booking.emails.get()
     return {"booking_id": booking.pk, "outcome": str(outcome), "notification_id": note.pk}
 

@@ -2,9 +2,11 @@
 
     python manage.py worker
 
-Every WORKER_HOUSEKEEPING_SECONDS (default 60) a thread re-queues tasks left RUNNING by a dead worker, tidies
-lapsed holds and enqueues payment reconciliation. Run as many workers as you like: they claim
-tasks with SELECT ... FOR UPDATE SKIP LOCKED on PostgreSQL, and housekeeping is idempotent.
+Every WORKER_HOUSEKEEPING_SECONDS (default 60) a thread runs the housekeeping jobs the apps
+registered (:mod:`boxoffice.core.housekeeping`: re-queue tasks left RUNNING by a dead worker, tidy
+lapsed holds, finish show cancellations, enqueue payment reconciliation). Run as many workers as
+you like: they claim tasks with SELECT ... FOR UPDATE SKIP LOCKED on PostgreSQL, and housekeeping
+is idempotent.
 
 db_worker itself exits on the first database error outside a task (a PostgreSQL restart or
 failover cuts its connection); this worker waits and carries on instead, so a database
@@ -29,25 +31,17 @@ from django.db import (
 )
 from django_tasks_db.management.commands.db_worker import Command as DBWorkerCommand
 
+from boxoffice.core import housekeeping
+
 log = logging.getLogger("boxoffice.worker")
 DATABASE_RETRY_SECONDS = 1.0
-
-
-def housekeeping() -> None:
-    from boxoffice.booking.services import expire_bookings
-    from boxoffice.core.tasks import requeue_stale_tasks
-    from boxoffice.payments.tasks import reconcile_payments_task
-
-    requeue_stale_tasks()
-    expire_bookings()
-    reconcile_payments_task.enqueue()
 
 
 def _loop(stop: threading.Event) -> None:
     while not stop.wait(settings.WORKER_HOUSEKEEPING_SECONDS):
         try:
             close_old_connections()
-            housekeeping()
+            housekeeping.run()
         except Exception:
             log.exception("housekeeping failed; will try again")
         finally:

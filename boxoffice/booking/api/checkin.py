@@ -1,0 +1,72 @@
+"""Check-in at the door (admins)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from boxoffice.accounts.permissions import IsAdmin
+from boxoffice.core.errors import ErrorResponse409Serializer
+
+from .. import checkin
+
+
+class CheckInRequestSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=64)
+
+
+class CheckInResponseSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    seat = serializers.CharField()
+    tier = serializers.CharField()
+    booking = serializers.IntegerField()
+    showtime = serializers.IntegerField()
+    movie = serializers.CharField()
+    theater = serializers.CharField()
+    screen = serializers.CharField()
+    starts_at = serializers.DateTimeField()
+    local_start = serializers.CharField(help_text="The show's start on the theater's clock.")
+    timezone = serializers.CharField()
+    checked_in_at = serializers.DateTimeField()
+
+
+class CheckInView(APIView):
+    """Admit a ticket at the door: 200 the first time while its show is on; 409 when used or
+    when its show is not on (naming the show); 404 for a forged, unknown or cancelled code."""
+
+    openapi_tags = ["checkin"]
+
+    def get_permissions(self) -> list[BasePermission]:
+        return [IsAdmin()]
+
+    @extend_schema(
+        summary="Check a ticket in (admin)",
+        request=CheckInRequestSerializer,
+        responses={200: CheckInResponseSerializer, 409: ErrorResponse409Serializer},
+    )
+    def post(self, request: Request) -> Response:
+        data = CheckInRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        admission = checkin.check_in(code=data.validated_data["code"], by=request.user)
+        ticket, showtime = admission.ticket, admission.showtime
+        seat = ticket.booking_seat
+        return Response(
+            {
+                "code": ticket.code,
+                "seat": seat.seat.label,
+                "tier": seat.tier,
+                "booking": seat.booking_id,
+                "showtime": showtime.pk,
+                "movie": showtime.movie.title,
+                "theater": showtime.screen.theater.name,
+                "screen": showtime.screen.name,
+                "starts_at": showtime.starts_at,
+                "local_start": admission.local_start.strftime("%Y-%m-%d %H:%M"),
+                "timezone": showtime.screen.theater.timezone,
+                "checked_in_at": ticket.checked_in_at,
+            }
+        )

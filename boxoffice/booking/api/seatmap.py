@@ -1,0 +1,96 @@
+"""The seat map: the hottest read, served by a plain Django view with DRF for its errors."""
+
+from __future__ import annotations
+
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.exceptions import Throttled
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from boxoffice.core.errors import NotFound
+from boxoffice.core.throttling import AnonThrottle
+from boxoffice.schedule.models import Showtime
+
+from .. import selectors
+
+
+class SeatMapEntrySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    row = serializers.CharField()
+    number = serializers.IntegerField()
+    label = serializers.CharField()
+    tier = serializers.ChoiceField(choices=["standard", "premium", "vip"])
+    price = serializers.DecimalField(max_digits=10, decimal_places=2)
+    status = serializers.ChoiceField(choices=["available", "held", "booked"])
+
+
+class SeatMapThrottle(AnonThrottle):
+    """Per client address, at THROTTLE_ANON's rate, signed in or not: the seat map is public,
+    and looking at who is signed in would cost a token decode or a session read."""
+
+    def get_ident_key(self, request, view) -> str | None:  # type: ignore[no-untyped-def]
+        return self.get_ident(request)
+
+
+def _seat_map_body(request: HttpRequest | Request, showtime_id: int) -> bytes:
+    """Count the request and read the map's version tokens in one cache round trip, then
+    answer from the seat-map cache whenever it is still true (see seatmap_cache). Raises
+    Throttled or Showtime.DoesNotExist."""
+    throttle = SeatMapThrottle()
+    return selectors.seat_map_json(
+        showtime_id, fetch=lambda keys: throttle.count_and_get_many(request, None, keys)
+    )
+
+
+class SeatMapView(APIView):
+    """The hottest read: see :func:`seat_map` for how requests reach it."""
+
+    openapi_tags = ["bookings"]
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes: list = []  # counted with the cache read, in _seat_map_body
+
+    @extend_schema(
+        summary="A show's seat map: every seat with its price and status",
+        description=(
+            "Every seat of the show's screen, rows in natural order (A..Z, AA..), with its "
+            "price and status (available, held, booked): one plain array, never paginated. "
+            "A hold that lapsed reads available at once. Public; throttled per client address."
+        ),
+        responses={200: SeatMapEntrySerializer(many=True)},
+    )
+    def get(self, request: Request, showtime_id: int) -> HttpResponse:
+        try:
+            body = _seat_map_body(request, showtime_id)
+        except Showtime.DoesNotExist:
+            raise NotFound("No such showtime.") from None
+        return HttpResponse(body, content_type="application/json")
+
+
+_seat_map_view = SeatMapView.as_view()
+
+
+@csrf_exempt
+def seat_map(request: HttpRequest, showtime_id: int) -> HttpResponse:
+    """The URL's view. A plain GET that is neither throttled nor for an unknown show is served
+    here without DRF's request wrapping and content negotiation (about a tenth of the request's
+    cost, measured in bench/); everything else (other methods, 404, 429, 503) goes through
+    SeatMapView, so errors keep the API's standard shape. The schema documents SeatMapView."""
+    if request.method == "GET":
+        try:
+            return HttpResponse(
+                _seat_map_body(request, showtime_id), content_type="application/json"
+            )
+        except (Throttled, Showtime.DoesNotExist, DatabaseError):
+            pass  # SeatMapView answers these in the API's shape (429, 404, 503)
+    return _seat_map_view(request, showtime_id=showtime_id)
+
+
+# drf-spectacular documents URL callbacks that name their APIView class.
+seat_map.cls = SeatMapView  # type: ignore[attr-defined]
+seat_map.initkwargs = {}  # type: ignore[attr-defined]

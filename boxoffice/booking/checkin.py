@@ -1,0 +1,82 @@
+"""Check-in at the door: a ticket admits once, while its show is on.
+
+Doors open CHECKIN_OPENS_MINUTES (default 120) before the start and close at the show's end.
+A forged, unknown or cancelled code is a 404 whatever its characters (the code carries its own
+signature, checked before any lookup); a used ticket or one for a show that is not on is a 409
+that names the show, so the person at the door can tell the customer where to go.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from boxoffice.accounts.models import User
+from boxoffice.core.errors import Conflict, NotFound
+from boxoffice.schedule.models import Showtime, ShowtimeStatus
+
+from . import tickets
+from .models import BookingStatus, Ticket
+
+
+@dataclass(frozen=True)
+class Admission:
+    ticket: Ticket
+    showtime: Showtime
+    local_start: datetime
+
+
+def _show_label(showtime: Showtime, local_start: datetime) -> str:
+    return (
+        f"{showtime.movie.title}, {showtime.screen.theater.name} {showtime.screen.name}, "
+        f"{local_start:%Y-%m-%d %H:%M} ({showtime.screen.theater.timezone}), show {showtime.pk}"
+    )
+
+
+def check_in(*, code: str, by: User, now: datetime | None = None) -> Admission:
+    """Admit the holder of ``code`` once."""
+    now = now or timezone.now()
+    if not tickets.is_authentic(code):
+        raise NotFound("No such ticket.")
+    ticket = (
+        Ticket.objects.select_related(
+            "booking_seat__booking",
+            "booking_seat__seat",
+            "booking_seat__showtime__movie",
+            "booking_seat__showtime__screen__theater",
+        )
+        .filter(code=code.strip().upper())
+        .first()
+    )
+    if ticket is None or ticket.booking_seat.booking.status != BookingStatus.CONFIRMED:
+        raise NotFound("No such ticket.")
+    showtime = ticket.booking_seat.showtime
+    local_start = showtime.starts_at.astimezone(showtime.screen.theater.tzinfo)
+    show = _show_label(showtime, local_start)
+    if showtime.status != ShowtimeStatus.SCHEDULED:
+        raise NotFound("No such ticket (its show was cancelled).")
+    doors = showtime.starts_at - timedelta(minutes=settings.CHECKIN_OPENS_MINUTES)
+    if now < doors:
+        raise Conflict(
+            f"Too early: this ticket is for {show}; doors open at "
+            f"{doors.astimezone(local_start.tzinfo):%H:%M}.",
+            code="show_not_open",
+        )
+    if now >= showtime.ends_at:
+        raise Conflict(f"This ticket is for {show}, which has ended.", code="show_ended")
+    # The conditional update is what admits once, even when two doors scan at the same moment.
+    admitted = Ticket.objects.filter(pk=ticket.pk, checked_in_at__isnull=True).update(
+        checked_in_at=now, checked_in_by=by
+    )
+    if not admitted:
+        ticket.refresh_from_db(fields=["checked_in_at"])
+        used = ticket.checked_in_at.astimezone(local_start.tzinfo) if ticket.checked_in_at else now
+        raise Conflict(
+            f"Already used at {used:%H:%M} ({used.isoformat()}) for {show}.",
+            code="already_checked_in",
+        )
+    ticket.checked_in_at = now
+    return Admission(ticket=ticket, showtime=showtime, local_start=local_start)

@@ -1,0 +1,31 @@
+"""The booking app's reactions to the layers below it (schedule, catalog), and its housekeeping."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.dispatch import receiver
+
+from boxoffice.catalog.models import Screen
+from boxoffice.catalog.signals import seat_grid_changed
+from boxoffice.schedule.models import Showtime
+from boxoffice.schedule.signals import showtime_cancelled, showtime_changed
+
+from . import seatmap_cache, services
+
+
+@receiver(showtime_cancelled, sender=Showtime)
+def end_bookings_of_cancelled_show(sender: type, showtime: Showtime, **kwargs: Any) -> None:
+    services.cancel_bookings_of_show(showtime=showtime)
+    seatmap_cache.seats_changed(showtime.pk)
+
+
+@receiver(showtime_changed, sender=Showtime)
+def redraw_changed_show(sender: type, showtime_id: int, **kwargs: Any) -> None:
+    seatmap_cache.seats_changed(showtime_id)
+
+
+@receiver(seat_grid_changed, sender=Screen)
+def redraw_shows_of_screen(sender: type, screen_id: int, **kwargs: Any) -> None:
+    for showtime_id in Showtime.objects.filter(screen_id=screen_id).values_list("pk", flat=True):
+        seatmap_cache.seats_changed(showtime_id)

@@ -1,0 +1,10 @@
+"""What the catalog announces to the layers above it, inside the transaction of the change (a
+receiver that raises refuses the change)."""
+
+from django.dispatch import Signal
+
+# sender=Movie or Screen, instance=<it>: a movie or screen was changed; its duration or cleaning
+# gap may have changed, and the shows it spans must follow (or the change be refused).
+timing_changed = Signal()
+# sender=Screen, screen_id=<int>: its seat grid was rebuilt.
+seat_grid_changed = Signal()
