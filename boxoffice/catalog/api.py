@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import django_filters
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
@@ -17,7 +18,7 @@ from boxoffice.core.views import ProtectedDestroyMixin
 
 from . import selectors, services
 from .images import validate_poster
-from .models import Genre, Movie, Screen, Seat, Theater, Tier
+from .models import Genre, Movie, Screen, Seat, Theater, Tier, validate_currency_code
 from .rows import ROW_NAME
 
 
@@ -70,10 +71,25 @@ class MovieReadSerializer(MovieSerializer):
 
 
 class TheaterSerializer(serializers.ModelSerializer):
+    currency = serializers.CharField(
+        max_length=3,
+        required=False,
+        help_text="ISO 4217, lower case (upper case accepted): the default currency of new "
+        "shows in this theater (default usd).",
+    )
+
     class Meta:
         model = Theater
-        fields = ["id", "name", "address", "timezone"]
+        fields = ["id", "name", "address", "timezone", "currency"]
         extra_kwargs = {"timezone": {"help_text": "IANA time zone name, e.g. Europe/Berlin."}}
+
+    def validate_currency(self, value: str) -> str:
+        code = value.strip().lower()
+        try:
+            validate_currency_code(code)
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.messages) from exc
+        return code
 
 
 class ScreenSerializer(serializers.ModelSerializer):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import zoneinfo
 from functools import cache
 
@@ -7,6 +8,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+
+from boxoffice.core.money import validate_currency
 
 from .images import validate_poster
 
@@ -28,6 +31,23 @@ def validate_timezone(value: str) -> None:
             f"{value!r} is not an IANA time zone name (for example Europe/Berlin).",
             code="invalid_timezone",
         )
+
+
+def validate_currency_code(value: str) -> None:
+    """A lower-case ISO 4217 code that we can charge (``core.money``'s table, Stripe's list)."""
+    if not isinstance(value, str) or not re.fullmatch(r"[a-z]{3}", value):
+        raise ValidationError(
+            f"{value!r} is not a lower-case ISO 4217 currency code (for example eur).",
+            code="invalid_currency",
+        )
+    try:
+        validate_currency(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc), code="unsupported_currency") from exc
+
+
+def _default_currency() -> str:
+    return settings.DEFAULT_CURRENCY
 
 
 class Genre(models.Model):
@@ -71,6 +91,12 @@ class Theater(models.Model):
     name = models.CharField(max_length=200)
     address = models.CharField(max_length=500, blank=True)
     timezone = models.CharField(max_length=64, validators=[validate_timezone])
+    currency = models.CharField(
+        max_length=3,
+        default=_default_currency,
+        validators=[validate_currency_code],
+        help_text="Lower-case ISO 4217 code (eur); the currency of new shows in this theater.",
+    )
 
     class Meta:
         ordering = ["name", "id"]
