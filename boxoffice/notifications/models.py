@@ -6,10 +6,30 @@ from django.utils import timezone
 from boxoffice.booking.models import Booking
 
 
+class EmailNotificationQuerySet(models.QuerySet):
+    def sent(self) -> EmailNotificationQuerySet:
+        return self.filter(sent_at__isnull=False)
+
+    def gave_up(self) -> EmailNotificationQuerySet:
+        """Emails the worker stopped retrying (TASK_RETRY_LIMIT reached): an admin's to look at."""
+        return self.filter(sent_at__isnull=True, failed_at__isnull=False)
+
+    def pending(self) -> EmailNotificationQuerySet:
+        """Owed and still being tried (queued, in progress, or waiting for a retry)."""
+        return self.filter(sent_at__isnull=True, failed_at__isnull=True)
+
+
 class EmailNotification(models.Model):
     """One email we owe a customer about a booking: at most one per booking and kind (the
     constraint), created in the same transaction as the change it reports. ``sent_at`` makes a
-    second run of the task (a replayed event, a re-queued task) a no-op."""
+    second run of the task (a replayed event, a re-queued task) a no-op. ``failed_at`` records
+    that the worker gave up after TASK_RETRY_LIMIT attempts (``last_error`` says why); an admin
+    can queue it again from the admin site."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        GAVE_UP = "gave_up", "Gave up"
 
     class Kind(models.TextChoices):
         RECEIPT = "receipt", "Receipt with tickets"
@@ -22,6 +42,11 @@ class EmailNotification(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True, default="")
+    failed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the worker gave up retrying; empty while it tries."
+    )
+
+    objects = EmailNotificationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -30,4 +55,12 @@ class EmailNotification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} for booking {self.booking_id} ({'sent' if self.sent_at else 'due'})"
+        return f"{self.kind} for booking {self.booking_id} ({self.State(self.state).label})"
+
+    @property
+    def state(self) -> str:
+        if self.sent_at is not None:
+            return self.State.SENT
+        if self.failed_at is not None:
+            return self.State.GAVE_UP
+        return self.State.PENDING

@@ -23,9 +23,31 @@ class StripeEvent(models.Model):
         return f"{self.event_id} {self.type} ({self.outcome})"
 
 
+class RefundQuerySet(models.QuerySet):
+    def succeeded(self) -> RefundQuerySet:
+        return self.filter(status=Refund.Status.SUCCEEDED)
+
+    def gave_up(self) -> RefundQuerySet:
+        """Refunds the worker stopped retrying (TASK_RETRY_LIMIT reached) and that have not
+        succeeded since: money still owed to a customer, an admin's to look at."""
+        return self.filter(status=Refund.Status.PENDING, failed_at__isnull=False)
+
+    def pending(self) -> RefundQuerySet:
+        return self.filter(status=Refund.Status.PENDING, failed_at__isnull=True)
+
+    def record_give_up(self, *, booking_id: int, reason: str) -> int:
+        """Mark the booking's pending refund for ``reason`` as given up (the worker's retries
+        ran out); the number of rows marked (0 when it succeeded meanwhile, or never started)."""
+        return self.filter(
+            booking_id=booking_id, reason=reason, status=Refund.Status.PENDING
+        ).update(failed_at=timezone.now())
+
+
 class Refund(models.Model):
     """A refund we asked Stripe for: at most one per booking and reason (the constraint), so a
-    retried task or a second process cannot refund twice."""
+    retried task or a second process cannot refund twice. ``failed_at`` records that the worker
+    gave up retrying it (``last_error`` says why); a later success leaves it as history, the
+    status tells what holds now."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -41,6 +63,11 @@ class Refund(models.Model):
     succeeded_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True, default="")
+    failed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the worker gave up retrying; empty while it tries."
+    )
+
+    objects = RefundQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
