@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from boxoffice.accounts.admin_login import throttled_admin_login
 from boxoffice.accounts.api import UserViewSet, auth_urls
 from boxoffice.booking.api.bookings import BookingViewSet
 from boxoffice.booking.api.checkin import CheckInView
@@ -56,6 +57,8 @@ urlpatterns = [
         SpectacularRedocView.as_view(url_name="schema", template_name="boxoffice/redoc.html"),
         name="redoc",
     ),
+    # The admin's sign-in, throttled like the API login (same counters); the rest is Django's.
+    path("admin/login/", throttled_admin_login),
     path("admin/", admin.site.urls),
 ]
 
