@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.validators import ProhibitNullCharactersValidator
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import BasePermission
@@ -15,8 +16,19 @@ from boxoffice.core.errors import ErrorResponse409Serializer
 from .. import checkin
 
 
+class TicketCodeField(serializers.CharField):
+    """Any text a scanner may send: a code that is not ours is a 404 from the service, whatever
+    its characters (even a NUL, which DRF's CharField would refuse as a 400)."""
+
+    def __init__(self, **kwargs):  # type: ignore[no-untyped-def]
+        super().__init__(**kwargs)
+        self.validators = [
+            v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)
+        ]
+
+
 class CheckInRequestSerializer(serializers.Serializer):
-    code = serializers.CharField(max_length=64)
+    code = TicketCodeField(max_length=64)
 
 
 class CheckInResponseSerializer(serializers.Serializer):
