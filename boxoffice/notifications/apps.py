@@ -6,4 +6,9 @@ class NotificationsConfig(AppConfig):
     label = "notifications"
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401  (connects to the booking signals)
+        from boxoffice.core import housekeeping
+
+        from . import receivers, tasks  # noqa: F401  (receivers: connects to the booking signals)
+
+        # An email whose task died holding its claim is queued again (see tasks.py).
+        housekeeping.register("resend_stale_emails", tasks.resend_stale_claims)
