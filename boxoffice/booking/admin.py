@@ -1,4 +1,12 @@
+from __future__ import annotations
+
+from typing import Any
+
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.http import HttpRequest
+
+from boxoffice.schedule.models import Showtime
 
 from . import services
 from .models import Booking, BookingSeat, PricePolicy
@@ -23,10 +31,55 @@ class BookingSeatInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
 
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+
+class ShowtimeFilter(admin.SimpleListFilter):
+    """Bookings of one show (``?showtime=<id>``, the link on a show's page). Offers the shows
+    with the most recent bookings; any show id is accepted from the URL."""
+
+    title = "show"
+    parameter_name = "showtime"
+    offered = 30
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        recent = (
+            Showtime.objects.filter(bookings__isnull=False)
+            .distinct()
+            .select_related("movie", "screen__theater")
+            .order_by("-starts_at")[: self.offered]
+        )
+        shows = list(recent)
+        chosen = self._chosen()
+        if chosen is not None and chosen not in {show.pk for show in shows}:
+            shows += list(
+                Showtime.objects.filter(pk=chosen).select_related("movie", "screen__theater")
+            )
+        return [(str(show.pk), _show_label(show)) for show in shows]
+
+    def _chosen(self) -> int | None:
+        value = self.value()
+        if value is None:
+            return None
+        if not (value.isascii() and value.isdigit()) or int(value) >= 2**63:
+            raise IncorrectLookupParameters(f"{value!r} is not a show id.")
+        return int(value)
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
+        chosen = self._chosen()
+        return queryset if chosen is None else queryset.filter(showtime_id=chosen)
+
+
+def _show_label(show: Showtime) -> str:
+    local = show.starts_at.astimezone(show.screen.theater.tzinfo)
+    return f"{show.pk}: {show.movie.title}, {show.screen.theater.name}, {local:%Y-%m-%d %H:%M}"
+
 
 @admin.register(Booking)
 class BookingAdmin(admin.ModelAdmin):
-    """Read-only: status changes go through the API's state machine, never a form."""
+    """Read-only: status changes go through the API's state machine, never a form. The pages
+    are view-only (no Save buttons); a show's page links here, filtered by that show."""
 
     list_display = [
         "id",
@@ -40,7 +93,7 @@ class BookingAdmin(admin.ModelAdmin):
         "created_at",
         "expires_at",
     ]
-    list_filter = ["status", "currency", "showtime__screen__theater"]
+    list_filter = ["status", ShowtimeFilter, "currency", "showtime__screen__theater"]
     search_fields = [
         "id",
         "user__username",
@@ -56,6 +109,9 @@ class BookingAdmin(admin.ModelAdmin):
         return [f.name for f in Booking._meta.fields]
 
     def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
 
     def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
