@@ -67,16 +67,10 @@ class TimingForm(forms.ModelForm):
 
     def _post_clean(self) -> None:
         super()._post_clean()
-        save_timing_change = getattr(services, "save_timing_change", None)
-        if (
-            self.errors
-            or save_timing_change is None
-            or self.instance.pk is None
-            or self.timing_field not in self.changed_data
-        ):
+        if self.errors or self.instance.pk is None or self.timing_field not in self.changed_data:
             return
         try:
-            save_timing_change(lambda: _saved(self.instance))
+            services.save_timing_change(lambda: _saved(self.instance))
         except Conflict as exc:
             self.add_error(self.timing_field, _message(exc))
         except ValueError as exc:

@@ -275,3 +275,40 @@ def test_a_show_without_bookings_can_still_be_deleted(boss_client, showtime):
 def test_the_bookings_showtime_filter_refuses_garbage(boss_client, value):
     response = boss_client.get("/admin/booking/booking/", {"showtime": value})
     assert response.status_code in (200, 302)
+
+
+def movie_form(movie: Movie, **changes: object) -> dict[str, object]:
+    data: dict[str, object] = {
+        "title": movie.title,
+        "description": movie.description,
+        "duration_minutes": movie.duration_minutes,
+        "genres": [g.pk for g in movie.genres.all()],
+        "age_rating": movie.age_rating,
+        "release_date": "",
+    }
+    return {**data, **changes}
+
+
+def test_a_longer_movie_re_spans_its_shows(boss_client, showtime, movie):
+    url = reverse("admin:catalog_movie_change", args=[movie.pk])
+    response = boss_client.post(url, movie_form(movie, duration_minutes=150))
+    assert response.status_code == 302
+    showtime.refresh_from_db()
+    assert showtime.ends_at == showtime.starts_at + timedelta(minutes=150)
+
+
+def test_a_movie_too_long_for_its_schedule_is_refused_naming_the_shows(
+    boss_client, make_showtime, movie
+):
+    first = make_showtime(starts_at=future(days=3, hour=14))
+    second = make_showtime(starts_at=future(days=3, hour=17))
+    url = reverse("admin:catalog_movie_change", args=[movie.pk])
+    response = boss_client.post(url, movie_form(movie, duration_minutes=240))
+    assert response.status_code == 200
+    message = errors_of(response)
+    assert f"show {first.pk}" in message
+    assert f"show {second.pk}" in message
+    movie.refresh_from_db()
+    first.refresh_from_db()
+    assert movie.duration_minutes == 120
+    assert first.ends_at == first.starts_at + timedelta(minutes=120)
