@@ -1,6 +1,7 @@
 """The one place prices are computed.
 
     price = base_price x tier factor x time factor, rounded once, half-up, to cents
+            (to whole units for zero-decimal currencies such as jpy)
 
 The time factor is the morning factor when the show starts before ``morning_ends_at`` on the
 wall clock of the theater's own time zone (so 10:30 in Berlin is morning whatever UTC says),
@@ -12,17 +13,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
 
+from boxoffice.core.money import round_money
 from boxoffice.schedule.models import Showtime
 
 from .models import PricePolicy
 
-CENT = Decimal("0.01")
 ONE = Decimal("1.00")
 
 
@@ -32,10 +33,6 @@ class SeatPrice:
     tier_factor: Decimal
     time_factor: Decimal
     price: Decimal
-
-
-def to_cents(amount: Decimal) -> Decimal:
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def current_policy() -> PricePolicy:
@@ -62,15 +59,23 @@ def time_factor(*, policy: PricePolicy, starts_at: datetime, timezone_name: str)
 
 
 def seat_price(
-    *, policy: PricePolicy, base_price: Decimal, tier: str, starts_at: datetime, timezone_name: str
+    *,
+    policy: PricePolicy,
+    base_price: Decimal,
+    tier: str,
+    starts_at: datetime,
+    timezone_name: str,
+    currency: str,
 ) -> SeatPrice:
+    """One seat's price, rounded once, half-up, to what the currency can charge: cents for
+    most, whole units for zero-decimal currencies (jpy, krw, ...)."""
     tier_factor = policy.tier_factor(tier)
     t_factor = time_factor(policy=policy, starts_at=starts_at, timezone_name=timezone_name)
     return SeatPrice(
         base_price=base_price,
         tier_factor=tier_factor,
         time_factor=t_factor,
-        price=to_cents(base_price * tier_factor * t_factor),
+        price=round_money(base_price * tier_factor * t_factor, currency),
     )
 
 
@@ -98,6 +103,7 @@ def quote(*, showtime: Showtime, seat_tiers: Mapping[int, str]) -> Quote:
                 tier=tier,
                 starts_at=showtime.starts_at,
                 timezone_name=timezone_name,
+                currency=showtime.currency,
             )
         prices[seat_id] = by_tier[tier]
     return Quote(

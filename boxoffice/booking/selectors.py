@@ -61,7 +61,8 @@ def seat_map(
                 "number": number,
                 "label": f"{row}{number}",
                 "tier": tier,
-                "price": str(prices[seat_id].price),
+                # Two places, as every money field of the API (jpy prices read "1251.00").
+                "price": f"{prices[seat_id].price:.2f}",
                 "status": status,
             }
         )

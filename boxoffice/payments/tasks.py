@@ -11,6 +11,7 @@ from django.tasks import task
 from boxoffice.core.tasks import retry_later
 
 from . import gateway, services
+from .models import Refund
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,12 @@ def refund_booking_task(*, booking_id: int, reason: str, attempt: int = 0) -> st
         # Stripe or our database unavailable for a moment: try again later (the Refund row and
         # Stripe's idempotency key keep a retry from refunding twice).
         log.warning("refund of booking %s failed (attempt %d): %s", booking_id, attempt + 1, exc)
-        retry_later(refund_booking_task, attempt=attempt, booking_id=booking_id, reason=reason)
+        if not retry_later(
+            refund_booking_task, attempt=attempt, booking_id=booking_id, reason=reason
+        ):
+            # Shown in the admin site (Refunds: gave up); reconciliation still tries again.
+            Refund.objects.record_give_up(booking_id=booking_id, reason=reason)
+            return "gave up"
         return "retrying"
     return f"refunded {amount}"
 

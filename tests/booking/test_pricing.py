@@ -202,3 +202,15 @@ def test_a_morning_end_with_a_time_zone_offset_is_refused(admin_api):
         .json()["morning_ends_at"]
         .startswith("11:30")
     )
+
+
+def test_zero_decimal_prices_round_to_whole_units(api, customer_api, make_showtime):
+    """A Japanese cinema: 1001 JPY x 1.25 = 1251.25 would not be chargeable (Stripe counts yen
+    in whole yen), so prices round half-up to whole units, and holds freeze those."""
+    showtime = make_showtime(
+        starts_at=future(days=4, hour=19), base_price=Decimal("1001"), currency="jpy"
+    )
+    assert prices(api, showtime) == {"vip": "1502.00", "premium": "1251.00", "standard": "1001.00"}
+    body = hold_labels(customer_api, showtime, "B1").json()
+    assert money(body["total"]) == Decimal("1251")
+    assert body["currency"] == "jpy"

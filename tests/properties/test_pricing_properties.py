@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from boxoffice.booking.models import PricePolicy
-from boxoffice.booking.pricing import seat_price, time_factor, to_cents
+from boxoffice.booking.pricing import seat_price, time_factor
 from boxoffice.catalog.models import Tier
-from boxoffice.core.money import from_minor_units, to_minor_units
+from boxoffice.core.money import from_minor_units, round_money, to_minor_units
 
 # The autouse fixtures of tests/conftest.py (settings, the Stripe emulator) are function-scoped
 # but harmless to share between examples: nothing here touches them.
@@ -155,7 +155,12 @@ def test_seat_price_formula(
 ) -> None:
     starts_at, zone_name = start
     result = seat_price(
-        policy=policy, base_price=base, tier=tier, starts_at=starts_at, timezone_name=zone_name
+        policy=policy,
+        base_price=base,
+        tier=tier,
+        starts_at=starts_at,
+        timezone_name=zone_name,
+        currency="usd",
     )
     price = result.price
 
@@ -202,7 +207,12 @@ def test_price_is_monotonic_in_base(
 
     def price(base: Decimal) -> Decimal:
         return seat_price(
-            policy=policy, base_price=base, tier=tier, starts_at=starts_at, timezone_name=zone_name
+            policy=policy,
+            base_price=base,
+            tier=tier,
+            starts_at=starts_at,
+            timezone_name=zone_name,
+            currency="usd",
         ).price
 
     assert price(low) <= price(high)
@@ -214,8 +224,8 @@ def test_price_is_monotonic_in_base(
         min_value=Decimal("0"), max_value=Decimal("10000"), places=6, allow_nan=False
     )
 )
-def test_to_cents_rounds_half_up_to_two_places(amount: Decimal) -> None:
-    cents = to_cents(amount)
+def test_usd_prices_round_half_up_to_two_places(amount: Decimal) -> None:
+    cents = round_money(amount, "usd")
     assert cents.as_tuple().exponent == -2
     assert abs(cents - amount) <= Decimal("0.005")
     # Half-up: exactly half a cent goes up, anything less goes down.
@@ -231,7 +241,12 @@ def test_prices_round_trip_through_minor_units_usd(
 ) -> None:
     starts_at, zone_name = start
     price = seat_price(
-        policy=policy, base_price=base, tier=tier, starts_at=starts_at, timezone_name=zone_name
+        policy=policy,
+        base_price=base,
+        tier=tier,
+        starts_at=starts_at,
+        timezone_name=zone_name,
+        currency="usd",
     ).price
     for currency in ("usd", "USD"):
         units = to_minor_units(price, currency)
