@@ -101,9 +101,16 @@ def _lock_seat_rows(rows: Q) -> None:
 
 def _lock_booking(booking_id: int) -> Booking:
     """Lock the booking's seat rows, then the booking itself (the global order), and return the
-    booking as it is now."""
+    booking as it is now. Only the booking's row: its show, read along, is not locked (FOR
+    UPDATE over the join locked the show's row too, after the seat rows, against the lock
+    order; a payment holding the show's shared lock then waited for our seat rows while we
+    waited for the show: deadlock, tests/concurrency/test_money_races.py)."""
     _lock_seat_rows(Q(booking_id=booking_id))
-    return Booking.objects.select_for_update().select_related("showtime").get(pk=booking_id)
+    return (
+        Booking.objects.select_for_update(of=("self",))
+        .select_related("showtime")
+        .get(pk=booking_id)
+    )
 
 
 def _release_lapsed(*, showtime_id: int, seat_ids: Sequence[int], now: datetime) -> None:
