@@ -42,7 +42,24 @@ def _context(booking: Booking) -> dict:
             for s in seats
         ],
         "currency": booking.currency.upper(),
+        "why": _why(booking),
     }
+
+
+def _why(booking: Booking) -> str:
+    """Why the booking was cancelled, in the customer's words ("" for their own cancel)."""
+    showtime = booking.showtime
+    return {
+        "show_cancelled": (
+            f"The cinema has cancelled this show: {showtime.cancel_reason}. We are sorry."
+        ),
+        "show_started": "Your payment reached us after the show had started.",
+        "seats_lost": (
+            "Your payment reached us after your hold had expired, and your seats had been "
+            "taken by then."
+        ),
+        "admin": "The box office cancelled it for you.",
+    }.get(booking.cancel_reason, "")
 
 
 def compose(note: EmailNotification) -> EmailMultiAlternatives:
@@ -53,7 +70,11 @@ def compose(note: EmailNotification) -> EmailMultiAlternatives:
     template = f"notifications/{note.kind}"
     subject = {
         EmailNotification.Kind.RECEIPT: f"Your tickets for {context['movie'].title}",
-        EmailNotification.Kind.CANCELLATION: f"Booking #{booking.pk} cancelled",
+        EmailNotification.Kind.CANCELLATION: (
+            f"Show cancelled: {context['movie'].title}, {context['local_start']:%d %b %H:%M}"
+            if booking.cancel_reason == "show_cancelled"
+            else f"Booking #{booking.pk} cancelled"
+        ),
     }[EmailNotification.Kind(note.kind)]
     message = EmailMultiAlternatives(
         subject=subject,

@@ -298,3 +298,23 @@ def test_reconciliation_refunds_any_booking_breaking_the_invariant(
     assert [r["amount"] for r in localstripe_refunds(localstripe, intent_of(booking["id"]))] == [
         3000
     ]
+
+
+def test_show_cancelled_email_gives_the_reason_and_the_refund(
+    admin_api, customer_api, showtime, no_webhook, smtp_server
+):
+    inbox, _ = smtp_server
+    sold = confirmed_booking(customer_api, showtime)
+    run_worker()  # the receipt
+    inbox.messages.clear()
+
+    admin_api.post(f"{SHOWTIMES}{showtime.id}/cancel/", {"reason": "The projector broke"})
+    run_worker()
+
+    (message,) = inbox.messages
+    assert message["To"] == "alice@example.com"
+    assert message["Subject"].startswith("Show cancelled: Metropolis")
+    text = message.get_payload()[0].get_payload(decode=True).decode()
+    assert f"booking #{sold['id']}" in text
+    assert "The cinema has cancelled this show: The projector broke." in text
+    assert "You paid 30.00 USD; the full amount is being refunded" in text
