@@ -4,7 +4,7 @@ built by the grid builder (seats are read-only here), and bookings protect what 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin, messages
@@ -28,7 +28,7 @@ class ProtectedByBookingsMixin:
         "Bookings refer to this {name}, which protects it: it cannot be deleted. "
         "Cancel its shows instead (Schedule, Showtimes: “Cancel show”), which refunds everyone."
     )
-    delete_confirmation_max_display = 20
+    delete_confirmation_max_display: ClassVar[int | None] = 20
 
     def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
         deleted, counts, perms_needed, protected = super().get_deleted_objects(  # type: ignore[misc]
@@ -66,7 +66,7 @@ class TimingForm(forms.ModelForm):
     saved_by_service = False
 
     def _post_clean(self) -> None:
-        super()._post_clean()
+        super()._post_clean()  # type: ignore[misc]  # a private ModelForm hook, not in the stubs
         if self.errors or self.instance.pk is None or self.timing_field not in self.changed_data:
             return
         try:
