@@ -17,6 +17,7 @@ from django.template.response import TemplateResponse
 from django.views.decorators.cache import never_cache
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
+from rest_framework.views import APIView
 
 from boxoffice.core.throttling import LOGIN_THROTTLES
 
@@ -26,9 +27,10 @@ def _throttle_wait(request: HttpRequest) -> float | None:
     refuses it, else None. As DRF does, every throttle counts, even after one has refused."""
     # The throttles read DRF's request (``data`` for the username, ``META`` for the address).
     drf_request = Request(request, parsers=[FormParser(), MultiPartParser()])
+    view = APIView()  # the throttles' signature wants one; the login throttles never read it
     waits = []
     for throttle in (cls() for cls in LOGIN_THROTTLES):
-        if not throttle.allow_request(drf_request, None):
+        if not throttle.allow_request(drf_request, view):
             waits.append(throttle.wait() or 1.0)
     return max(waits) if waits else None
 
