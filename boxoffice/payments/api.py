@@ -19,7 +19,6 @@ from boxoffice.core.errors import (
     BadRequest,
     ErrorResponse409Serializer,
     NotFound,
-    ServiceUnavailable,
 )
 from boxoffice.core.idempotency import idempotent
 
@@ -101,8 +100,7 @@ class StripeWebhookView(APIView):
             outcome = services.handle_event(event)
         except gateway.GatewayUnavailable:
             # Not recorded: Stripe retries the delivery, and reconciliation catches it too.
-            raise ServiceUnavailable(
-                "Could not verify the payment with Stripe; retry later.",
-                code="payments_unavailable",
+            raise services.PaymentsUnavailable(
+                "Could not verify the payment with Stripe; retry later."
             ) from None
         return JsonResponse({"received": True, "outcome": outcome})

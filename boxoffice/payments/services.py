@@ -38,6 +38,14 @@ S = BookingStatus
 # --- the pay step ------------------------------------------------------------------------------
 
 
+class PaymentsUnavailable(ServiceUnavailable):
+    """503: Stripe could not be reached; the client may retry after ``wait`` seconds."""
+
+    default_detail = "Payments are unavailable right now; please try again shortly."
+    default_code = "payments_unavailable"
+    wait = 5  # seconds, sent as Retry-After
+
+
 @dataclass(frozen=True)
 class PaymentStart:
     provider: str
@@ -64,10 +72,9 @@ def start_payment(*, booking: Booking) -> PaymentStart:
                 currency=booking.currency,
             )
         except gateway.GatewayUnavailable as exc:
-            raise ServiceUnavailable(
+            raise PaymentsUnavailable(
                 "Payments are unavailable right now; your seats stay held, please try again "
-                "shortly.",
-                code="payments_unavailable",
+                "shortly."
             ) from exc
         except stripe.StripeError as exc:
             log.error("stripe refused a payment for booking %s: %s", booking.pk, exc)
