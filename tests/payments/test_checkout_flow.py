@@ -11,19 +11,9 @@ from boxoffice.payments import gateway
 from boxoffice.payments.models import StripeEvent
 
 from .conftest import booking_status, run_worker, wait_for
-from .helpers import localstripe_refunds
+from .helpers import hold, hold_only, localstripe_refunds
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def hold(client, showtime, n=2):  # type: ignore[no-untyped-def]
-    seats = client.get(f"/api/v1/showtimes/{showtime.id}/seats/").json()
-    ids = [s["id"] for s in seats if s["status"] == "available"][:n]
-    response = client.post(
-        "/api/v1/bookings/", {"showtime": showtime.id, "seats": ids}, format="json"
-    )
-    assert response.status_code == 201, response.content
-    return response.json()
 
 
 def test_pay_confirms_issues_tickets_and_mails_receipt_with_qr_codes(
@@ -84,7 +74,7 @@ def test_declined_card_keeps_booking_pending_and_payable(customer_api, showtime,
 
 
 def test_forged_signature_is_refused_and_changes_nothing(api, customer_api, showtime):
-    booking = hold(customer_api, showtime)
+    booking = hold_only(customer_api, showtime)
     response = api.post(
         "/api/v1/payments/stripe/webhook/",
         data=b'{"id": "evt_forged", "type": "payment_intent.succeeded"}',
@@ -113,11 +103,16 @@ def test_cancel_confirmed_booking_refunds_through_stripe(
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "cancelled"
-    assert body["refunded_amount"] == "30.00"
+    assert body["paid_amount"] == "30.00"
+    # The refund is queued in the cancel's transaction and made by the worker.
+    assert localstripe_refunds(localstripe, intent_id) == []
+    run_worker()
+    detail = customer_api.get(f"/api/v1/bookings/{booking['id']}/").json()
+    assert detail["refunded_amount"] == "30.00"
     # localstripe lists 10 objects a page, oldest first: page through them all.
     mine = localstripe_refunds(localstripe, intent_id)
     assert [r["amount"] for r in mine] == [3000]
-    run_worker()  # the queued refund task finds nothing left to refund
+    run_worker()  # nothing left to refund: a second run refunds nothing more
     assert Booking.objects.get(pk=booking["id"]).refunded_amount == Decimal("30.00")
     assert len(localstripe_refunds(localstripe, intent_id)) == 1
 

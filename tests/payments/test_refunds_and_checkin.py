@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from datetime import timedelta
 from decimal import Decimal
 
@@ -15,7 +16,7 @@ from boxoffice.payments.models import Refund
 from boxoffice.schedule.models import Showtime
 
 from .conftest import run_worker
-from .helpers import confirmed_booking, intent_of, localstripe_refunds
+from .helpers import confirmed_booking, hold, hold_only, intent_of, localstripe_refunds
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -95,7 +96,10 @@ def _alter(code: str, index: int) -> str:
     return code[:index] + replacement + code[index + 1 :]
 
 
-def test_check_in_admits_a_ticket_once(customer_api, admin_api, showtime, no_webhook):
+def test_check_in_admits_a_ticket_once(customer_api, admin_api, make_showtime, no_webhook):
+    # Doors open CHECKIN_OPENS_MINUTES (120) before the start: a show half an hour away is on.
+    starts = (timezone.now() + timedelta(minutes=30)).replace(second=0, microsecond=0)
+    showtime = make_showtime(starts_at=starts)
     booking = confirmed_booking(customer_api, showtime)
     first_ticket, second_ticket = booking["tickets"]
 
@@ -105,7 +109,16 @@ def test_check_in_admits_a_ticket_once(customer_api, admin_api, showtime, no_web
     assert body["seat"] == first_ticket["seat"] == "A1"
     assert body["code"] == first_ticket["code"]
     assert body["booking"] == booking["id"]
+    assert body["showtime"] == showtime.id
     assert body["movie"] == "Metropolis"
+    assert (body["theater"], body["screen"], body["timezone"]) == (
+        "Odeon",
+        "Screen 1",
+        "Europe/Berlin",
+    )
+    local = starts.astimezone(zoneinfo.ZoneInfo("Europe/Berlin"))
+    assert local.strftime("%Y-%m-%d") in body["local_start"]
+    assert local.strftime("%H:%M") in body["local_start"]
     assert body["checked_in_at"]
 
     again = admin_api.post("/api/v1/checkin/", {"code": first_ticket["code"]}, format="json")
@@ -150,15 +163,21 @@ def test_check_in_is_for_admins_only(customer_api, showtime, no_webhook):
     assert not Ticket.objects.filter(checked_in_at__isnull=False).exists()
 
 
-@pytest.mark.django_db(transaction=True)
 def test_cancelling_an_unpaid_booking_closes_its_payment_intent(customer_api, showtime):
-    from boxoffice.booking.models import Booking
     from boxoffice.payments import gateway
 
-    seats = customer_api.get(f"/api/v1/showtimes/{showtime.id}/seats/").json()
-    created = customer_api.post(
-        "/api/v1/bookings/", {"showtime": showtime.id, "seats": [seats[0]["id"]]}, format="json"
-    ).json()
+    created = hold(customer_api, showtime, n=1)  # held, and the customer proceeded to pay
+    intent_id = intent_of(created["id"])
+    assert gateway.retrieve_payment_intent(intent_id).status != "canceled"
     assert customer_api.post(f"/api/v1/bookings/{created['id']}/cancel/").status_code == 200
-    intent_id = Booking.objects.get(pk=created["id"]).payment_intent_id
+    # Closed by the worker (queued with the cancellation), so a late payment cannot land.
+    run_worker()
     assert gateway.retrieve_payment_intent(intent_id).status == "canceled"
+
+
+def test_cancelling_a_hold_never_paid_calls_no_one(customer_api, showtime):
+    created = hold_only(customer_api, showtime, n=1)
+    assert customer_api.post(f"/api/v1/bookings/{created['id']}/cancel/").status_code == 200
+    run_worker()
+    assert intent_of(created["id"]) == ""
+    assert not DBTaskResult.objects.filter(task_path__endswith="close_unpaid_intents_task").exists()
