@@ -7,7 +7,8 @@ any order hypothesis can think of. After every step:
 * a cancelled or expired booking holds no seat; a pending one inside its hold holds all of them;
 * no booking ever moves backwards (confirmed never pending or expired again, cancelled is final,
   expired only ever becomes confirmed or cancelled);
-* nothing is refunded beyond what was paid.
+* nothing is refunded beyond what was paid, and money is only ever recorded on a booking
+  that is confirmed or cancelled (its refund then owed).
 
 Each example starts from a clean slate: the machine opens a savepoint on creation and rolls back
 to it on teardown (inside pytest-django's test transaction; SQLite and PostgreSQL alike).
@@ -38,14 +39,14 @@ from hypothesis.stateful import (
 
 from boxoffice.booking.models import Booking, BookingSeat, BookingStatus, Ticket
 from boxoffice.booking.services import (
-    PaymentOutcome,
     HoldError,
+    PaymentOutcome,
+    PaymentResult,
     SeatsTaken,
     cancel_booking,
-    cancel_unfulfillable,
-    record_payment,
     create_hold,
     expire_bookings,
+    record_payment,
 )
 from boxoffice.core.errors import Conflict
 from tests.conftest import make_user
@@ -81,23 +82,36 @@ def _taken_by_others(booking: Booking) -> set[int]:
     )
 
 
-def _check_confirm_outcome(
-    outcome: PaymentOutcome, *, before: str, taken: set[int], booking_id: int
+def _check_payment_result(
+    result: PaymentResult, *, before: Booking, taken: set[int], booking_id: int
 ) -> None:
-    """The outcome of a payment is what the database said before it, and is now true."""
-    now_status = Booking.objects.get(pk=booking_id).status
-    if before == S.CONFIRMED:
-        assert outcome == PaymentOutcome.ALREADY_CONFIRMED
-    elif before == S.CANCELLED:
-        assert outcome == PaymentOutcome.REFUND_DUE
+    """The outcome of a payment is what the database said before it, and is now true: a
+    payment confirms a pending or lapsed booking whose seats are free; one whose seats someone
+    else took is cancelled with the money recorded (and owed back); money for a cancelled
+    booking is recorded once and owed back; nothing changes a confirmed booking."""
+    after = Booking.objects.get(pk=booking_id)
+    if before.status == S.CONFIRMED:
+        assert result == PaymentResult(PaymentOutcome.ALREADY_CONFIRMED)
+    elif before.paid_amount > 0:
+        assert result == PaymentResult(PaymentOutcome.ALREADY_RECORDED), result
+    elif before.status == S.CANCELLED:
+        assert result == PaymentResult(PaymentOutcome.REFUND_DUE, "paid_after_cancel"), result
     elif taken:
-        assert outcome == PaymentOutcome.REFUND_DUE, (outcome, taken)
+        assert result == PaymentResult(PaymentOutcome.REFUND_DUE, "seats_lost"), (result, taken)
     else:
-        assert outcome == PaymentOutcome.CONFIRMED, outcome
-    if outcome in (PaymentOutcome.CONFIRMED, PaymentOutcome.ALREADY_CONFIRMED):
-        assert now_status == S.CONFIRMED
-    else:
-        assert now_status == before, (before, now_status)
+        assert result == PaymentResult(PaymentOutcome.CONFIRMED), result
+    if result.outcome in (PaymentOutcome.CONFIRMED, PaymentOutcome.ALREADY_CONFIRMED):
+        assert after.status == S.CONFIRMED
+        assert after.paid_amount == before.total
+    elif result.outcome == PaymentOutcome.REFUND_DUE:
+        assert after.status == S.CANCELLED
+        assert after.paid_amount == before.total  # recorded, so the refund is owed
+        if result.reason == "seats_lost":
+            assert after.cancel_reason == "seats_lost"
+        else:
+            assert after.cancel_reason == before.cancel_reason  # the cancellation stands
+    else:  # already recorded: nothing more
+        assert (after.status, after.paid_amount) == (before.status, before.paid_amount)
 
 
 def test_no_sequence_of_events_sells_a_seat_twice_or_moves_a_booking_back(
@@ -191,11 +205,11 @@ def test_no_sequence_of_events_sells_a_seat_twice_or_moves_a_booking_back(
 
         @rule(booking_id=bookings)
         def pay(self, booking_id: int) -> None:
-            booking = self._fresh(booking_id)
-            before, taken = booking.status, _taken_by_others(booking)
-            outcome = record_payment(booking=booking, amount=booking.total).outcome
-            event(f"pay: {outcome}")
-            _check_confirm_outcome(outcome, before=before, taken=taken, booking_id=booking_id)
+            before = self._fresh(booking_id)  # record_payment refreshes the one it is given
+            taken = _taken_by_others(before)
+            result = record_payment(booking=self._fresh(booking_id), amount=before.total)
+            event(f"pay: {result}")
+            _check_payment_result(result, before=before, taken=taken, booking_id=booking_id)
 
         @rule(booking_id=bookings)
         def lapse(self, booking_id: int) -> None:
@@ -214,17 +228,11 @@ def test_no_sequence_of_events_sells_a_seat_twice_or_moves_a_booking_back(
             otherwise record the money and cancel (the refund follows)."""
             if self._fresh(booking_id).status == S.PENDING:
                 _lapse(booking_id)
-            booking = self._fresh(booking_id)
-            before, taken = booking.status, _taken_by_others(booking)
-            outcome = record_payment(booking=booking, amount=booking.total).outcome
-            event(f"late: {outcome}")
-            _check_confirm_outcome(outcome, before=before, taken=taken, booking_id=booking_id)
-            if outcome == PaymentOutcome.REFUND_DUE:
-                assert cancel_unfulfillable(booking=booking, paid_amount=booking.total)
-                after = self._fresh(booking_id)
-                assert after.status == S.CANCELLED
-                assert after.cancel_reason == "seats_lost"
-                assert after.paid_amount == booking.total
+            before = self._fresh(booking_id)  # record_payment refreshes the one it is given
+            taken = _taken_by_others(before)
+            result = record_payment(booking=self._fresh(booking_id), amount=before.total)
+            event(f"late: {result}")
+            _check_payment_result(result, before=before, taken=taken, booking_id=booking_id)
 
         # --- invariants -----------------------------------------------------------------------
 
@@ -277,6 +285,13 @@ def test_no_sequence_of_events_sells_a_seat_twice_or_moves_a_booking_back(
         def never_refunded_beyond_paid(self) -> None:
             assert not Booking.objects.filter(refunded_amount__gt=F("paid_amount")).exists()
             assert not Booking.objects.filter(paid_amount__lt=Decimal("0")).exists()
+            # Money is only ever recorded on a booking that is then confirmed or cancelled (a
+            # payment that cannot confirm cancels the booking in the same transaction).
+            assert not (
+                Booking.objects.filter(paid_amount__gt=0)
+                .exclude(status__in=[S.CONFIRMED, S.CANCELLED])
+                .exists()
+            )
 
     run_state_machine_as_test(
         BookingMachine,

@@ -124,10 +124,22 @@ def test_booking_create_ignores_client_supplied_money_state_and_owner(
     assert booking.confirmed_at is None
     hold = timedelta(seconds=settings.BOOKING_HOLD_SECONDS)
     assert before + hold - timedelta(seconds=5) <= booking.expires_at <= timezone.now() + hold
-    assert booking.payment_intent_id.startswith("pi_")
-    assert booking.payment_intent_id != "pi_forged"
+    assert booking.payment_intent_id == ""  # a hold never calls the provider
+    assert booking.payment_client_secret == ""
+    assert body["payment"] is None
     assert body["tickets"] == []
     assert sorted(s["id"] for s in body["seats"]) == sorted(seat_ids)
+
+    # Proceeding to pay, with forged fields in the body too: they are ignored.
+    paid = customer_api.post(f"{BOOKINGS}{booking.pk}/pay/", forged, format="json")
+    assert paid.status_code == 200, paid.content
+    assert "pi_forged" not in paid.json()["client_secret"]
+    booking.refresh_from_db()
+    assert booking.payment_intent_id.startswith("pi_")
+    assert booking.payment_intent_id != "pi_forged"
+    assert booking.status == BookingStatus.PENDING
+    assert booking.total == expected_total
+    assert booking.paid_amount == Decimal("0.00")
     # and the provider was asked for the server's total, in minor units
     intent = requests.get(
         f"{localstripe}/v1/payment_intents/{booking.payment_intent_id}",

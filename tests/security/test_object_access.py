@@ -96,6 +96,7 @@ def test_every_object_route_is_classified():
     for expected in (
         "GET /api/v1/bookings/<str:pk>/",
         "POST /api/v1/bookings/<str:pk>/cancel/",
+        "POST /api/v1/bookings/<int:pk>/pay/",
         "GET /api/v1/users/<str:pk>/",
         "POST /api/v1/users/<str:pk>/promote/",
     ):
