@@ -34,7 +34,8 @@ def counts() -> dict[str, int]:
 
 
 @pytest.fixture
-def seeded(capsys) -> dict[str, int]:
+def seeded(capsys, settings) -> dict[str, int]:
+    settings.DEBUG = True  # seed_demo refuses to run in production unless forced
     call_command("seed_demo")
     capsys.readouterr()
     return counts()

@@ -39,10 +39,15 @@ def _span(*, movie: Movie, screen: Screen, starts_at: datetime) -> tuple[datetim
     return ends_at, ends_at + timedelta(minutes=screen.cleaning_minutes)
 
 
+def _local(show: Showtime, moment: datetime) -> str:
+    """``moment`` on the wall clock of the show's theatre, as its staff read it."""
+    return f"{moment.astimezone(show.screen.theater.tzinfo):%Y-%m-%d %H:%M}"
+
+
 def _describe(show: Showtime) -> str:
     return (
-        f"show {show.pk}, {show.movie.title}, {show.starts_at.isoformat()} until "
-        f"{show.blocked_until.isoformat()}"
+        f"show {show.pk}, {show.movie.title}, {_local(show, show.starts_at)} until "
+        f"{_local(show, show.blocked_until)} ({show.screen.theater.timezone})"
     )
 
 
@@ -55,7 +60,7 @@ def _clash(showtime: Showtime, *, ignoring: Iterable[int] = ()) -> Showtime | No
             blocked_until__gt=showtime.starts_at,
         )
         .exclude(pk__in=[showtime.pk, *ignoring])
-        .select_related("movie")
+        .select_related("movie", "screen__theater")
         .first()
     )
 
@@ -64,9 +69,9 @@ def _refuse_overlap(showtime: Showtime) -> None:
     clash = _clash(showtime)
     if clash is not None:
         raise ScheduleError(
-            f"The screen is busy from {clash.starts_at.isoformat()} until "
-            f"{clash.blocked_until.isoformat()} (show {clash.pk}, {clash.movie.title}, "
-            "cleaning included).",
+            f"The screen is busy from {_local(clash, clash.starts_at)} until "
+            f"{_local(clash, clash.blocked_until)} ({clash.screen.theater.timezone}; "
+            f"show {clash.pk}, {clash.movie.title}, cleaning included).",
             field="starts_at",
         )
 
@@ -183,7 +188,7 @@ def respan_shows(*, movie: Movie | None = None, screen: Screen | None = None) ->
     shows overlap, refuse the change with 409 naming them. Returns how many shows moved."""
     shows = Showtime.objects.filter(
         status=ShowtimeStatus.SCHEDULED, starts_at__gt=timezone.now()
-    ).select_related("movie", "screen")
+    ).select_related("movie", "screen__theater")
     if movie is not None:
         shows = shows.filter(movie=movie)
     if screen is not None:

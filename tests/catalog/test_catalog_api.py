@@ -46,6 +46,7 @@ def test_anonymous_reads_the_catalog(api, movie, screen):
             "name": "Odeon",
             "address": "1 Main St",
             "timezone": "Europe/Berlin",
+            "currency": "usd",
         }
     ]
 
