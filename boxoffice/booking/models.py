@@ -18,22 +18,32 @@ from __future__ import annotations
 
 from datetime import datetime, time
 from decimal import Decimal
+from typing import TypedDict
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import BaseValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
 from boxoffice.catalog.models import Seat, Tier
 from boxoffice.schedule.models import Showtime
 
+
+class _DecimalOptions(TypedDict, total=False):
+    """The DecimalField keywords shared below (typed so mypy checks them against the field)."""
+
+    max_digits: int
+    decimal_places: int
+    validators: list[BaseValidator]
+
+
 # Price factors: 0.00 to 10.00, for the admin site and the API alike.
-FACTOR = {
+FACTOR: _DecimalOptions = {
     "max_digits": 5,
     "decimal_places": 2,
     "validators": [MinValueValidator(Decimal("0.00")), MaxValueValidator(Decimal("10.00"))],
 }
-MONEY = {"max_digits": 10, "decimal_places": 2}
+MONEY: _DecimalOptions = {"max_digits": 10, "decimal_places": 2}
 
 
 class PricePolicy(models.Model):
@@ -259,3 +269,27 @@ class Ticket(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+
+class SeatChange(models.Model):
+    """The seat-change feed: one row per write that changed seats of a show, in the writer's
+    transaction (see ``seatmap_cache.seats_changed``). Its id is the stream position: a seat
+    map's ``version`` is the newest id it reflects, and the live seat map (boxoffice.live)
+    tells listeners about each row and replays rows after a client's ``Last-Event-ID``.
+
+    ``seat_ids`` lists the seats whose status changed; NULL means the whole map changed (its
+    prices or its grid). Rows are only a trigger: listeners read the seats' status as it is now,
+    so a row delivered twice or late never shows a wrong status. Kept for
+    SEATMAP_FEED_RETENTION_HOURS; a client asking for older ones gets a new snapshot."""
+
+    showtime = models.ForeignKey(
+        Showtime, on_delete=models.CASCADE, related_name="seat_changes", db_constraint=False
+    )
+    seat_ids = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["showtime", "id"], name="booking_seatchange_show_idx")]
+
+    def __str__(self) -> str:
+        return f"Change #{self.pk} of show {self.showtime_id}"

@@ -20,12 +20,14 @@ round trip on a hit (``get_many``).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
+
+from . import signals
 
 MAX_AGE_SECONDS = 60
 GLOBAL_KEY = "seatmap:g"
@@ -43,19 +45,31 @@ def _invalidate(key: str) -> None:
     cache.set(key, _token(), timeout=None)
 
 
-def seats_changed(showtime_id: int) -> None:
+def seats_changed(showtime_id: int, seat_ids: Iterable[int] | None = None) -> None:
     """The one hook every write that changes a show's seats calls (hold, sale, cancel, expiry,
-    a price or grid change of the show), inside its transaction, after its writes.
+    a price or grid change of the show), inside its transaction, after its writes. ``seat_ids``
+    are the seats whose status changed; None when the whole map changed (prices, the grid).
 
     It replaces the show's token twice: now, so reads later in the same transaction (and tests
     that never commit) see the change, and again once the transaction commits, so a reader that
     re-cached the old state in between is made stale. With the database cache the first write
     joins the writer's transaction and locks the token row until commit; it is the last
     statement, so buyers of one show queue only for the commit itself. Redis has no such lock.
-    Outside a transaction both happen at once."""
+    Outside a transaction both happen at once.
+
+    Then it records the change in the seat-change feed (:class:`SeatChange`, whose id is the
+    stream position) and announces it (``signals.seats_changed``), in the same transaction: the
+    live seat map (boxoffice.live) publishes it to every process once it commits."""
     key = _keys(showtime_id)[0]
     _invalidate(key)
     transaction.on_commit(lambda: _invalidate(key))
+    from .models import SeatChange
+
+    change = SeatChange.objects.create(
+        showtime_id=showtime_id,
+        seat_ids=sorted(set(seat_ids)) if seat_ids is not None else None,
+    )
+    signals.seats_changed.send(sender=SeatChange, change=change)
 
 
 def prices_changed() -> None:
@@ -80,7 +94,9 @@ _LOCAL: dict[int, tuple[str, str, datetime | None, bytes]] = {}
 _LOCAL_MAX = 2000
 
 
-def _fresh(entry, version, generation, now) -> bool:  # type: ignore[no-untyped-def]
+def _fresh(
+    entry: tuple[str, str, datetime | None, bytes], version: str, generation: str, now: datetime
+) -> bool:
     entry_version, entry_generation, valid_until, _ = entry
     return (
         entry_version == version

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -243,7 +244,7 @@ def create_hold(*, user: User, showtime: Showtime, seat_ids: Sequence[int]) -> B
                 )
                 for seat_id in sorted(by_id)  # seat order: see _release_lapsed
             )
-            seatmap_cache.seats_changed(showtime.pk)
+            seatmap_cache.seats_changed(showtime.pk, list(by_id))
     except IntegrityError as exc:
         # A racing buyer committed one of these seats between our check and our INSERT.
         if "booking_seat_live_once" not in str(exc) and "UNIQUE" not in str(exc).upper():
@@ -381,7 +382,7 @@ def record_payment(
             return PaymentResult(PaymentOutcome.REFUND_DUE, reason)
         states.transition(locked, S.CONFIRMED, confirmed_at=now, paid_amount=amount)
         _issue_tickets(locked, now=now)
-        seatmap_cache.seats_changed(locked.showtime_id)
+        seatmap_cache.seats_changed(locked.showtime_id, seat_ids)
         signals.booking_confirmed.send(sender=Booking, booking=locked)
     booking.refresh_from_db()
     return PaymentResult(PaymentOutcome.CONFIRMED)
@@ -410,7 +411,7 @@ def _cancel(
     reason: str,
     now: datetime,
     notify: bool = True,
-    **fields: object,
+    **fields: Any,
 ) -> None:
     """The one way a booking becomes cancelled, on a booking locked by the caller's
     transaction (see :func:`_lock_booking`): move it through the state machine, free its
@@ -419,8 +420,11 @@ def _cancel(
     still be open."""
     was_pending = locked.status == S.PENDING
     states.transition(locked, S.CANCELLED, cancelled_at=now, cancel_reason=reason, **fields)
-    BookingSeat.objects.filter(booking=locked, is_live=True).update(is_live=False)
-    seatmap_cache.seats_changed(locked.showtime_id)
+    live = BookingSeat.objects.filter(booking=locked, is_live=True)
+    freed = list(live.values_list("seat_id", flat=True))
+    live.update(is_live=False)
+    if freed:
+        seatmap_cache.seats_changed(locked.showtime_id, freed)
     was_paid = locked.paid_amount > 0
     if notify:
         signals.booking_cancelled.send(sender=Booking, booking=locked, was_paid=was_paid)
@@ -499,13 +503,13 @@ def expire_bookings(*, booking_ids: set[int] | None = None, now: datetime | None
         return 0
     with transaction.atomic():
         _lock_seat_rows(Q(booking_id__in=ids))
-        showtime_ids = sorted(
-            set(
-                BookingSeat.objects.filter(booking_id__in=ids, is_live=True).values_list(
-                    "showtime_id", flat=True
-                )
+        freed: dict[int, list[int]] = {}
+        for showtime_id, seat_id in (
+            BookingSeat.objects.filter(booking_id__in=ids).lapsed(now).values_list(
+                "showtime_id", "seat_id"
             )
-        )
+        ):
+            freed.setdefault(showtime_id, []).append(seat_id)
         # The same conditional update as states.transition, for many rows at once.
         expiring = Booking.objects.filter(
             pk__in=ids, status__in=states.ALLOWED[S.EXPIRED], expires_at__lte=now
@@ -513,8 +517,8 @@ def expire_bookings(*, booking_ids: set[int] | None = None, now: datetime | None
         with_payment = list(expiring.exclude(payment_intent_id="").values_list("pk", flat=True))
         expired = expiring.update(status=S.EXPIRED)
         BookingSeat.objects.filter(booking_id__in=ids).lapsed(now).update(is_live=False)
-        for showtime_id in showtime_ids:
-            seatmap_cache.seats_changed(showtime_id)
+        for showtime_id in sorted(freed):
+            seatmap_cache.seats_changed(showtime_id, freed[showtime_id])
         if with_payment:
             signals.holds_ended.send(sender=Booking, booking_ids=with_payment)
     return expired

@@ -14,3 +14,6 @@ refund_due = Signal()
 # sender=Booking, booking_ids=<list[int]>: unpaid holds that ended (cancelled or lapsed); any
 # payment they opened should be closed so it cannot still be paid.
 holds_ended = Signal()
+# sender=SeatChange, change=<SeatChange>: seats of a show changed status (change.seat_ids; None:
+# the whole map changed). Sent by seatmap_cache.seats_changed, in the writer's transaction.
+seats_changed = Signal()
