@@ -28,12 +28,26 @@ def _is_postgres_run() -> bool:
     return os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
 
 
+def _negative_controls_asked(config) -> bool:  # type: ignore[no-untyped-def]
+    return os.environ.get("NEGATIVE_CONTROLS") == "1" or "negative_control" in (
+        config.getoption("markexpr", "") or ""
+    )
+
+
 def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
-    if _is_postgres_run():
+    """Deselect postgres tests on SQLite, and negative controls (race tests with their guard
+    removed, slow and probabilistic) unless asked for with -m negative_control or
+    NEGATIVE_CONTROLS=1."""
+    postgres = _is_postgres_run()
+    controls = _negative_controls_asked(config)
+    if postgres and controls:
         return
     selected, deselected = [], []
     for item in items:
-        (deselected if item.get_closest_marker("postgres") else selected).append(item)
+        out = (not postgres and item.get_closest_marker("postgres")) or (
+            not controls and item.get_closest_marker("negative_control")
+        )
+        (deselected if out else selected).append(item)
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = selected

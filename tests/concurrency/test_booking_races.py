@@ -28,10 +28,22 @@ from boxoffice.booking.models import Booking, BookingSeat, BookingStatus
 from boxoffice.catalog.models import Seat
 from tests.booking.helpers import hold, lapse
 from tests.conftest import bearer, make_user
+from tests.invariants import assert_money_invariant
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 Outcome = services.PaymentOutcome
+
+
+@pytest.fixture(autouse=True)
+def _refunds_without_stripe(monkeypatch):  # type: ignore[no-untyped-def]
+    """These races record payments directly, with made-up PaymentIntent ids (pi_race_<id>),
+    so the money invariant sweep can run their refunds: Stripe's refund call is stubbed."""
+    from boxoffice.payments import gateway
+
+    monkeypatch.setattr(
+        gateway, "create_refund", lambda *, booking_id, **kwargs: f"re_race_{booking_id}"
+    )
 
 
 def run_together(jobs: list[Callable[[], Any]], *, timeout: float = 120) -> list[Any]:
@@ -97,6 +109,7 @@ def test_thirty_buyers_for_one_seat(showtime):
     assert codes.count(409) == 29, codes
     assert BookingSeat.objects.filter(showtime=showtime, seat_id=seat, is_live=True).count() == 1
     assert Booking.objects.count() == 1  # the losers left nothing behind
+    assert_money_invariant()
 
 
 def test_twenty_buyers_for_overlapping_groups(showtime):
@@ -131,6 +144,7 @@ def test_twenty_buyers_for_overlapping_groups(showtime):
     for i, (code, body) in enumerate(responses):
         if code == 409:
             assert set(groups[i]) & set(granted), (groups[i], body)
+    assert_money_invariant()
 
 
 def test_a_late_payment_races_a_new_buyer_for_a_lapsed_seat(showtime):
@@ -148,7 +162,9 @@ def test_a_late_payment_races_a_new_buyer_for_a_lapsed_seat(showtime):
 
         def pay(booking_id: int = booking.pk) -> Outcome:
             late = Booking.objects.get(pk=booking_id)
-            return services.record_payment(booking=late, amount=late.total).outcome
+            return services.record_payment(
+                booking=late, amount=late.total, intent_id=f"pi_race_{booking_id}"
+            ).outcome
 
         def buy(client: Any = newcomer, seat_id: int = seat) -> tuple[int, Any]:
             response = hold(client, showtime, [seat_id])
@@ -177,6 +193,7 @@ def test_a_late_payment_races_a_new_buyer_for_a_lapsed_seat(showtime):
             tally["new buyer won"] += 1
     print(f"late payment vs new buyer, {rounds} rounds: {dict(tally)}")
     assert sum(tally.values()) == rounds
+    assert_money_invariant()
 
 
 THREADS = 8
@@ -228,7 +245,9 @@ def test_ten_seconds_of_mixed_activity(showtime):
                     continue
                 elif roll < 0.90:
                     booking = Booking.objects.get(pk=rng.choice(mine))
-                    outcome = services.record_payment(booking=booking, amount=booking.total).outcome
+                    outcome = services.record_payment(
+                        booking=booking, amount=booking.total, intent_id=f"pi_race_{booking.pk}"
+                    ).outcome
                     with lock:
                         outcomes[str(outcome)] += 1
                     continue
@@ -251,6 +270,7 @@ def test_ten_seconds_of_mixed_activity(showtime):
     # After the tidy-up, rows say exactly what the clock says.
     services.expire_bookings()
     check_invariants(showtime, tidied=True)
+    assert_money_invariant()
 
 
 def check_invariants(showtime, *, tidied: bool = False) -> None:  # type: ignore[no-untyped-def]

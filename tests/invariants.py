@@ -1,0 +1,147 @@
+"""The invariant sweep: what must hold over all bookings once the work a test started is done.
+
+Money (shared/API.md, "Money invariant"): every booking is either confirmed with nothing
+refunded (and paid its total), or not confirmed with ``refunded_amount == paid_amount``.
+Seats: no seat is live twice for one show; every seat row of a confirmed booking is live and
+paid (no hold expiry); a cancelled or expired booking has no live row; a cancelled show has no
+pending or confirmed booking left (its sweep ended them all); a confirmed booking has a ticket
+per seat.
+
+Each check is one SQL query, written once here, so that the in-process tests (through Django's
+connection) and the resilience tests (raw SQL against their own cluster, see
+``tests/resilience/stack.py``'s ``Stack.invariant_breaches``) ask exactly the same questions.
+The money query is the SQL twin of ``Booking.objects.breaking_money_invariant()`` (plus "paid
+its total" for confirmed bookings); :func:`assert_money_invariant` asks the ORM method itself.
+
+Refunds are made by the worker, so a sweep first runs the queued tasks to completion (as
+``manage.py worker`` would): a refund that is owed but still queued is not a breach, one that
+the worker could not make is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+Query = Callable[[str, tuple], list[tuple]]
+
+# Every query returns rows describing a breach; each takes one parameter: an array of booking
+# ids to restrict it to, or NULL for all bookings.
+_ONLY = "(%s::bigint[] IS NULL OR b.id = ANY(%s::bigint[]))"
+
+CHECKS: dict[str, str] = {
+    "money": f"""
+        SELECT b.id, b.status, b.total, b.paid_amount, b.refunded_amount
+        FROM booking_booking b
+        WHERE {_ONLY} AND (
+            (b.status = 'confirmed' AND (b.refunded_amount > 0 OR b.paid_amount <> b.total))
+            OR (b.status <> 'confirmed' AND b.refunded_amount < b.paid_amount)
+        )
+        ORDER BY b.id""",
+    "seat live twice": """
+        SELECT s.showtime_id, s.seat_id, count(*)
+        FROM booking_bookingseat s JOIN booking_booking b ON b.id = s.booking_id
+        WHERE s.is_live
+        GROUP BY s.showtime_id, s.seat_id
+        HAVING count(*) > 1 AND bool_or(%s::bigint[] IS NULL OR b.id = ANY(%s::bigint[]))""",
+    "confirmed seat not live": f"""
+        SELECT b.id, s.seat_id, s.is_live, s.hold_expires_at
+        FROM booking_booking b JOIN booking_bookingseat s ON s.booking_id = b.id
+        WHERE {_ONLY} AND b.status = 'confirmed'
+          AND (NOT s.is_live OR s.hold_expires_at IS NOT NULL)
+        ORDER BY b.id, s.seat_id""",
+    "ended booking holds seats": f"""
+        SELECT b.id, b.status, s.seat_id
+        FROM booking_booking b JOIN booking_bookingseat s ON s.booking_id = b.id
+        WHERE {_ONLY} AND b.status IN ('cancelled', 'expired') AND s.is_live
+        ORDER BY b.id, s.seat_id""",
+    "cancelled show has live bookings": f"""
+        SELECT b.id, b.status, b.showtime_id
+        FROM booking_booking b JOIN schedule_showtime t ON t.id = b.showtime_id
+        WHERE {_ONLY} AND t.status = 'cancelled' AND b.status IN ('pending', 'confirmed')
+        ORDER BY b.id""",
+    "confirmed seat without ticket": f"""
+        SELECT b.id, s.seat_id
+        FROM booking_booking b JOIN booking_bookingseat s ON s.booking_id = b.id
+        WHERE {_ONLY} AND b.status = 'confirmed'
+          AND NOT EXISTS (SELECT 1 FROM booking_ticket k WHERE k.booking_seat_id = s.id)
+        ORDER BY b.id, s.seat_id""",
+}
+
+
+def breaches(query: Query, booking_ids: Iterable[int] | None = None) -> dict[str, list[tuple]]:
+    """Run every check through ``query(sql, params)``; returns only the checks that found rows.
+    ``booking_ids`` restricts the checks to those bookings (None: all of them)."""
+    ids = None if booking_ids is None else sorted(booking_ids)
+    found = {}
+    for name, sql in CHECKS.items():
+        rows = query(sql, (ids, ids))
+        if rows:
+            found[name] = rows
+    return found
+
+
+def django_query(sql: str, params: tuple) -> list[tuple]:
+    """Run a check through Django's default connection (the test database)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+
+
+def run_worker() -> None:
+    """Run every queued task that is due, as ``manage.py worker`` would, then return."""
+    from django.core.management import call_command
+
+    call_command(
+        "db_worker", batch=True, startup_delay=False, interval=0, reload=False, verbosity=0
+    )
+
+
+def format_breaches(found: dict[str, list[tuple]], *, limit: int = 10) -> str:
+    return "; ".join(
+        f"{name}: {rows[:limit]}{' ...' if len(rows) > limit else ''}"
+        for name, rows in found.items()
+    )
+
+
+def assert_money_invariant(
+    *, worker: bool = True, booking_ids: Sequence[int] | None = None
+) -> None:
+    """The sweep: run the worker's queued tasks (refunds) to completion, then check every
+    booking (or ``booking_ids``). Fails naming each breach."""
+    from boxoffice.booking.models import Booking
+
+    if worker:
+        run_worker()
+    found = breaches(django_query, booking_ids)
+    unsettled = Booking.objects.breaking_money_invariant()
+    if booking_ids is not None:
+        unsettled = unsettled.filter(pk__in=booking_ids)
+    orm = sorted(unsettled.values_list("pk", "status", "paid_amount", "refunded_amount"))
+    if orm:
+        found["breaking_money_invariant()"] = orm
+    assert not found, f"invariant broken: {format_breaches(found)}"
+
+
+def localstripe_refunds_by_intent(base: str) -> dict[str, list[dict[str, Any]]]:
+    """Every refund localstripe made, grouped by PaymentIntent (one listing for a whole test)."""
+    import requests
+
+    by_intent: dict[str, list[dict[str, Any]]] = {}
+    query: dict[str, str | int] = {"limit": 100}
+    while True:
+        response = requests.get(
+            f"{base}/v1/refunds",
+            params=query,
+            headers={"Authorization": "Bearer sk_test_x"},
+            timeout=10,
+        )
+        response.raise_for_status()
+        page = response.json()
+        for refund in page["data"]:
+            by_intent.setdefault(refund["payment_intent"], []).append(refund)
+        if not page.get("has_more") or not page["data"]:
+            return by_intent
+        query["starting_after"] = page["data"][-1]["id"]
