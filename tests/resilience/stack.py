@@ -359,6 +359,18 @@ class Stack:
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
         return self.cluster.query(self.db, sql, params)
 
+    def invariant_breaches(self, *, run_worker: bool = True) -> dict[str, list[tuple]]:
+        """The invariant sweep (tests/invariants.py: the same SQL the in-process tests run) on
+        this stack's database; empty when everything holds. First a batch worker runs the queued
+        tasks (refunds) to completion, unless ``run_worker`` is False (a worker of the stack is
+        known to have drained the queue). A test ends with
+        ``assert not stack.invariant_breaches()``."""
+        from tests.invariants import breaches
+
+        if run_worker:
+            self.manage("db_worker", "--batch", "--no-startup-delay", "--interval", "0")
+        return breaches(self.query)
+
     def token(self, username: str, password: str) -> str:
         response = requests.post(
             f"{self.web}/api/v1/auth/token/",
