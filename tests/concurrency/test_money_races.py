@@ -258,7 +258,10 @@ def ending(booking_id: int) -> str:
     booking = Booking.objects.get(pk=booking_id)
     if booking.status == S.CONFIRMED:
         return "confirmed"
-    money = "refunded" if booking.paid_amount else "unpaid"
+    if not booking.paid_amount:
+        money = "unpaid"
+    else:
+        money = "refunded" if booking.refunded_amount == booking.paid_amount else "money kept"
     return f"{booking.status}:{booking.cancel_reason or '-'}:{money}"
 
 
