@@ -1,7 +1,7 @@
 """PostgreSQL restarted in the middle of a load of holds and payments.
 
 gunicorn (3 workers), the worker and localstripe run against a cluster of our own; eight
-customers hold seats and pay for some of them for ~20 s while the cluster is stopped (fast
+customers hold seats, proceed to pay (POST /bookings/{id}/pay/) and pay for some of them for ~20 s while the cluster is stopped (fast
 shutdown: every connection is cut) and started again two seconds later. Nothing is restarted
 but PostgreSQL. Then: the service answers again, no seat is sold twice, every payment
 localstripe took belongs to a confirmed (or refunded) booking, and the worker kept working.
@@ -77,7 +77,7 @@ def _customer(
             if seats is None or seats.status_code != 200:
                 time.sleep(0.05)
                 continue
-            free = [s["id"] for s in seats.json() if s["status"] == "available"]
+            free = [s["id"] for s in seats.json()["seats"] if s["status"] == "available"]
             if not free:
                 time.sleep(0.05)
                 continue
@@ -90,7 +90,11 @@ def _customer(
             booking = held.json()
             roll = rng.random()
             if roll < 0.6:
-                intent = booking["payment"]["client_secret"].split("_secret_")[0]
+                # Proceed to pay: the pay step opens (or returns) the PaymentIntent.
+                opened = call("pay", "POST", f"/api/v1/bookings/{booking['id']}/pay/")
+                if opened is None or opened.status_code != 200:
+                    continue
+                intent = opened.json()["client_secret"].split("_secret_")[0]
                 try:
                     status = pay(client, intent)
                 except Exception as exc:  # what a browser would see; counted, not raised
@@ -166,6 +170,7 @@ def test_postgres_restart_under_load(pg_cluster: PgCluster, logs: Path, record: 
         outside = [c for c in errors if c not in in_outage]
         after = [c for c in calls if c.started > up_at + RECOVERY_GRACE]
         holds = [c for c in calls if c.op == "hold"]
+        pays = [c for c in calls if c.op == "pay"]
         statuses: dict[str, int] = {}
         for c in in_outage:
             statuses[str(c.status)] = statuses.get(str(c.status), 0) + 1
@@ -239,6 +244,8 @@ def test_postgres_restart_under_load(pg_cluster: PgCluster, logs: Path, record: 
             "holds_tried": len(holds),
             "holds_made": sum(1 for c in holds if c.status == 201),
             "holds_refused_409": sum(1 for c in holds if c.status == 409),
+            "pay_steps_tried": len(pays),
+            "pay_steps_opened": sum(1 for c in pays if c.status == 200),
             "payments_succeeded": len(succeeded),
             "payments_seen_by_clients": len(log.paid),
             "payment_errors_at_client": len(log.payment_errors),
@@ -275,6 +282,7 @@ def test_postgres_restart_under_load(pg_cluster: PgCluster, logs: Path, record: 
         # An unreachable database is a retryable 503 (with Retry-After), never a bug's 500.
         assert [(c.op, c.status) for c in in_outage if c.status == 500] == []
         assert after, "no requests after PostgreSQL came back"
+        assert any(c.status == 200 for c in pays), "no payment was ever opened"
         assert all(c.status < 500 and c.status != 0 for c in after), [
             (c.op, c.status) for c in after if c.status >= 500 or c.status == 0
         ]

@@ -27,7 +27,7 @@ def test_stripe_down_while_booking_and_while_refunding(
         scenario="Stripe emulator down while booking and while refunding",
         how=(
             "gunicorn + manage.py worker + localstripe (state kept on disk); localstripe "
-            "killed -9 before POST /bookings/, restarted; a paid booking cancelled with "
+            "killed -9 before POST /bookings/ and its pay step, restarted; a paid booking cancelled with "
             "localstripe killed, restarted later; the worker retries (TASK_RETRY_BASE_SECONDS=1)"
         ),
     )
@@ -44,30 +44,17 @@ def test_stripe_down_while_booking_and_while_refunding(
         )
 
         def seat_status() -> dict[int, str]:
-            seats = api.get(f"{stack.web}/api/v1/showtimes/{showtime}/seats/", timeout=10).json()
+            seats = api.get(f"{stack.web}/api/v1/showtimes/{showtime}/seats/", timeout=10).json()[
+                "seats"
+            ]
             return {s["id"]: s["status"] for s in seats}
 
         wanted = sorted(seat_status())[:2]
 
         # --- booking while Stripe is down -------------------------------------------------------
+        # A hold never calls Stripe: it is made while Stripe is down; the pay step answers 503
+        # with Retry-After and keeps the hold, and the retry once Stripe is back opens the payment.
         stack.procs.kill("localstripe", signal.SIGKILL)
-        started = time.monotonic()
-        refused = api.post(
-            f"{stack.web}/api/v1/bookings/",
-            json={"showtime": showtime, "seats": wanted},
-            timeout=60,
-        )
-        refused_after = time.monotonic() - started
-        assert refused.status_code == 503, refused.text
-        assert refused.json()["errors"][0]["code"] == "payments_unavailable"
-        assert [seat_status()[s] for s in wanted] == ["available", "available"]
-        assert stack.query("SELECT count(*) FROM booking_bookingseat WHERE is_live") == [(0,)]
-        assert stack.query("SELECT status, cancel_reason FROM booking_booking") == [
-            ("cancelled", "payment_unavailable")
-        ]
-
-        stack.start_localstripe()
-        stack.register_webhook()
         held = api.post(
             f"{stack.web}/api/v1/bookings/",
             json={"showtime": showtime, "seats": wanted},
@@ -75,7 +62,25 @@ def test_stripe_down_while_booking_and_while_refunding(
         )
         assert held.status_code == 201, held.text
         booking = held.json()
-        intent = booking["payment"]["client_secret"].split("_secret_")[0]
+        assert booking["payment"] is None
+        pay_url = f"{stack.web}/api/v1/bookings/{booking['id']}/pay/"
+        started = time.monotonic()
+        refused = api.post(pay_url, timeout=60)
+        refused_after = time.monotonic() - started
+        assert refused.status_code == 503, refused.text
+        assert refused.json()["errors"][0]["code"] == "payments_unavailable"
+        assert int(refused.headers["Retry-After"]) > 0
+        assert [seat_status()[s] for s in wanted] == ["held", "held"]
+        assert stack.query("SELECT count(*) FROM booking_bookingseat WHERE is_live") == [(2,)]
+        assert stack.query("SELECT status, payment_intent_id FROM booking_booking") == [
+            ("pending", "")
+        ]
+
+        stack.start_localstripe()
+        stack.register_webhook()
+        opened = api.post(pay_url, timeout=60)
+        assert opened.status_code == 200, opened.text
+        intent = opened.json()["client_secret"].split("_secret_")[0]
         assert pay(stripe_client(stack.stripe), intent) == "succeeded"
 
         def booking_now() -> dict:
@@ -91,8 +96,13 @@ def test_stripe_down_while_booking_and_while_refunding(
         assert body["status"] == "cancelled"
         assert Decimal(body["paid_amount"]) == Decimal(booking["total"])
         assert Decimal(body["refunded_amount"]) == 0
-        assert stack.query("SELECT status FROM payments_refund") == [("pending",)]
         assert [seat_status()[s] for s in wanted] == ["available", "available"]
+        # The refund is the worker's (queued with the cancellation): it tries, and fails.
+        wait_for(
+            lambda: stack.query("SELECT status FROM payments_refund") == [("pending",)],
+            timeout=20,
+            what="the worker's first refund attempt",
+        )
 
         def attempts() -> int:
             return stack.query("SELECT attempts FROM payments_refund")[0][0]
@@ -104,7 +114,7 @@ def test_stripe_down_while_booking_and_while_refunding(
                 (REFUND_TASK,),
             )[0][0]
 
-        # The request's own try, then the worker's tries with backoff (1 s, 2 s, ...).
+        # The worker's tries with backoff (1 s, 2 s, ...).
         wait_for(lambda: failed_tries() >= 2, timeout=40, what="the worker retrying the refund")
         attempts_while_down = attempts()
         assert stack.query("SELECT status FROM payments_refund") == [("pending",)]
@@ -132,7 +142,7 @@ def test_stripe_down_while_booking_and_while_refunding(
         )
         refund_row = stack.query("SELECT status, attempts, stripe_refund_id FROM payments_refund")
         record["figures"] = {
-            "booking_while_down": f"{refused.status_code} after {refused_after:.1f} s, seats released",
+            "pay_while_down": f"{refused.status_code} after {refused_after:.1f} s, hold kept",
             "refund_attempts_failed_while_down": attempts_while_down,
             "worker_tries_failed_while_down": 2,
             "refund_attempts_total": refund_row[0][1],
