@@ -118,7 +118,7 @@ class Client:
         tally.seat_map_reads += 1
         if status != 200:
             raise RuntimeError(f"seat map answered {status}")
-        return {seat["id"] for seat in json.loads(data) if seat["status"] == "available"}
+        return {seat["id"] for seat in json.loads(data)["seats"] if seat["status"] == "available"}
 
     def buy_until_sold_out(self, showtime_id: int, tally: Tally) -> None:
         free = self.free_seats(showtime_id, tally)

@@ -12,6 +12,7 @@ import os
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any, Literal
 
 import dj_database_url
 from corsheaders.defaults import default_headers as cors_default_headers
@@ -85,6 +86,7 @@ INSTALLED_APPS = [
     "boxoffice.payments",
     "boxoffice.notifications",
     "boxoffice.reports",
+    "boxoffice.live",
     "django_tasks_db",
 ]
 
@@ -151,7 +153,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 CACHE_URL = env("CACHE_URL", "db://")
 if CACHE_URL.startswith("redis://") or CACHE_URL.startswith("rediss://"):
-    CACHES = {
+    CACHES: dict[str, dict[str, Any]] = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
     }
 elif CACHE_URL.startswith("locmem://"):
@@ -203,7 +205,7 @@ SIMPLE_JWT = {
 JWT_ACCESS_COOKIE = "access_token"
 JWT_REFRESH_COOKIE = "refresh_token"
 JWT_COOKIE_SECURE = env_bool("JWT_COOKIE_SECURE", not DEBUG)
-JWT_COOKIE_SAMESITE = "Lax"
+JWT_COOKIE_SAMESITE: Literal["Lax", "Strict", "None"] = "Lax"
 
 CSRF_COOKIE_SECURE = JWT_COOKIE_SECURE
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -218,7 +220,7 @@ THROTTLE_LOGIN = env("THROTTLE_LOGIN", "10/minute")
 THROTTLE_USER = env("THROTTLE_USER", "1200/minute")
 THROTTLE_ANON = env("THROTTLE_ANON", "600/minute")
 
-REST_FRAMEWORK = {
+REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "boxoffice.accounts.authentication.CookieOrHeaderJWTAuthentication",
     ],
@@ -376,6 +378,20 @@ DEFAULT_CLEANING_MINUTES = 15
 BOOKING_HOLD_SECONDS = env_int("BOOKING_HOLD_SECONDS", 600)
 BOOKING_MAX_SEATS = env_int("BOOKING_MAX_SEATS", 10)
 BOOKING_CANCEL_CUTOFF_MINUTES = env_int("BOOKING_CANCEL_CUTOFF_MINUTES", 60)
+# --- Live seat map (server-sent events; boxoffice/live) -----------------------------------------
+# How changes cross processes and hosts: auto (Redis when CACHE_URL is Redis, else PostgreSQL
+# LISTEN/NOTIFY, else polling the feed table on SQLite), postgres, redis or poll.
+LIVE_TRANSPORT = env("LIVE_TRANSPORT", "auto")
+LIVE_REDIS_URL = env("LIVE_REDIS_URL")  # default: CACHE_URL
+LIVE_HEARTBEAT_SECONDS = float(env("LIVE_HEARTBEAT_SECONDS", "15"))
+LIVE_RETRY_MS = env_int("LIVE_RETRY_MS", 2000)  # EventSource's reconnection delay
+LIVE_POLL_SECONDS = float(env("LIVE_POLL_SECONDS", "0.25"))  # the poll transport, WSGI streams
+LIVE_CATCHUP_SECONDS = float(env("LIVE_CATCHUP_SECONDS", "5"))  # safety net for lost notices
+LIVE_LAPSE_CHECK_SECONDS = float(env("LIVE_LAPSE_CHECK_SECONDS", "0.5"))
+LIVE_MAX_STREAMS = env_int("LIVE_MAX_STREAMS", 5000)  # per server process; beyond: 503
+LIVE_WSGI_STREAM_SECONDS = env_int("LIVE_WSGI_STREAM_SECONDS", 300)  # then the client reconnects
+SEATMAP_FEED_RETENTION_HOURS = env_int("SEATMAP_FEED_RETENTION_HOURS", 24)
+
 # Doors open this long before a show starts; tickets admit from then until the show ends.
 CHECKIN_OPENS_MINUTES = env_int("CHECKIN_OPENS_MINUTES", 120)
 # Price factors used until an admin saves a pricing policy (see boxoffice/booking/pricing.py).

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
@@ -13,6 +13,7 @@ from boxoffice.booking.api.pricing import PricePolicyView
 from boxoffice.booking.api.seatmap import seat_map
 from boxoffice.catalog.api import GenreViewSet, MovieViewSet, ScreenViewSet, TheaterViewSet
 from boxoffice.core import health
+from boxoffice.live.views import SeatEventsView
 from boxoffice.payments.api import BookingPayView, StripeWebhookView
 from boxoffice.reports.api import RevenueReportView, ShowtimeReportView
 from boxoffice.schedule.api import MovieShowtimesView, ShowtimeViewSet
@@ -29,13 +30,18 @@ router.register("screens", ScreenViewSet, basename="screen")
 router.register("showtimes", ShowtimeViewSet, basename="showtime")
 router.register("bookings", BookingViewSet, basename="booking")
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     *[
         path(f"auth/{route}", view.as_view(), name=f"auth-{route.strip('/')}")
         for route, view in auth_urls
     ],
     path("movies/<int:movie_id>/showtimes/", MovieShowtimesView.as_view(), name="movie-showtimes"),
     path("showtimes/<int:showtime_id>/seats/", seat_map, name="showtime-seats"),
+    path(
+        "showtimes/<int:showtime_id>/seats/events/",
+        SeatEventsView.as_view(),
+        name="showtime-seat-events",
+    ),
     path("bookings/<int:pk>/pay/", BookingPayView.as_view(), name="booking-pay"),
     path("payments/stripe/webhook/", StripeWebhookView.as_view(), name="stripe-webhook"),
     path("checkin/", CheckInView.as_view(), name="checkin"),

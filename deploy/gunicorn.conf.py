@@ -1,4 +1,8 @@
-"""gunicorn settings for boxoffice: `gunicorn -c deploy/gunicorn.conf.py config.wsgi:application`.
+"""gunicorn settings for boxoffice. ``scripts/serve`` runs the production server with them:
+``gunicorn -c deploy/gunicorn.conf.py -k uvicorn_worker.UvicornWorker config.asgi:application``
+(streams as coroutines, the rest of the API in WEB_THREADS threads per process). The plain WSGI
+form (``config.wsgi:application``, sync or gthread workers) still works, streams excepted
+(they then poll and end after LIVE_WSGI_STREAM_SECONDS).
 
 Web processes are stateless: every guarantee lives in PostgreSQL, so run as many processes
 and hosts as the load needs. Each process keeps persistent database connections
@@ -8,7 +12,9 @@ and hosts as the load needs. Each process keeps persistent database connections
 import multiprocessing
 import os
 
-bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
+bind = os.environ.get(
+    "GUNICORN_BIND", f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
+)
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 worker_class = "gthread" if threads > 1 else "sync"

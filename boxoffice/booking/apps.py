@@ -12,3 +12,4 @@ class BookingConfig(AppConfig):
 
         housekeeping.register("expire_holds", services.expire_bookings)
         housekeeping.register("end_cancelled_shows", services.end_bookings_of_cancelled_shows)
+        housekeeping.register("drop_old_seat_changes", services.drop_old_seat_changes)

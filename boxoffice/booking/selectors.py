@@ -7,14 +7,25 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from django.db.models import FilteredRelation, Prefetch, Q, QuerySet
+from django.db.models import (
+    FilteredRelation,
+    Max,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from boxoffice.accounts.models import User
 from boxoffice.catalog.models import Seat
 from boxoffice.schedule.models import Showtime
 
 from . import pricing, seatmap_cache
-from .models import Booking, BookingSeat
+from .models import Booking, BookingSeat, SeatChange
 
 
 def seat_map(
@@ -69,16 +80,76 @@ def seat_map(
     return seats, valid_until
 
 
+def seat_map_version(showtime_id: int) -> int:
+    """The newest position of the seat-change feed for this show (0 before any change)."""
+    return SeatChange.objects.filter(showtime_id=showtime_id).aggregate(v=Max("id"))["v"] or 0
+
+
+def showtime_for_seat_map(showtime_id: int) -> Showtime:
+    """The show with what drawing its map needs, and the feed position (``seat_map_version``)
+    read in the same query, before the seats are."""
+    newest = SeatChange.objects.filter(showtime_id=OuterRef("pk")).order_by("-id").values("id")[:1]
+    return (
+        Showtime.objects.select_related("screen__theater")
+        .annotate(seat_map_version=Coalesce(Subquery(newest), 0))
+        .get(pk=showtime_id)
+    )
+
+
+def seat_map_object(showtime: Showtime) -> tuple[dict[str, Any], datetime | None]:
+    """The seat map as the API gives it: ``{showtime, currency, version, seats}``, and when it
+    goes stale by itself. ``version`` is read first: a change committing meanwhile is then
+    reflected in the seats and replayed again from the version, never lost."""
+    version = getattr(showtime, "seat_map_version", None)
+    if version is None:
+        version = seat_map_version(showtime.pk)
+    seats, valid_until = seat_map(showtime)
+    return {
+        "showtime": showtime.pk,
+        "currency": showtime.currency,
+        "version": version,
+        "seats": seats,
+    }, valid_until
+
+
 def seat_map_json(showtime_id: int, *, fetch: Callable[[list[str]], dict] | None = None) -> bytes:
-    """The rendered seat map, from the cache when it is still true. The show itself is only
-    loaded to build a new rendering; a show that does not exist raises Showtime.DoesNotExist."""
+    """The rendered seat map object, from the cache when it is still true. The show itself is
+    only loaded to build a new rendering; a show that does not exist raises
+    Showtime.DoesNotExist."""
 
     def build() -> tuple[bytes, datetime | None]:
-        showtime = Showtime.objects.select_related("screen__theater").get(pk=showtime_id)
-        seats, valid_until = seat_map(showtime)
-        return json.dumps(seats, separators=(",", ":")).encode(), valid_until
+        body, valid_until = seat_map_object(showtime_for_seat_map(showtime_id))
+        return json.dumps(body, separators=(",", ":")).encode(), valid_until
 
     return seatmap_cache.get_or_build(showtime_id, build, fetch=fetch)
+
+
+def seat_statuses(showtime_id: int, seat_ids: list[int], now: datetime | None = None) -> list[dict]:
+    """``[{id, status}]`` for these seats of the show as they are now (the live seat map's
+    deltas). One query."""
+    now = now or timezone.now()
+    taken = dict(
+        BookingSeat.objects.filter(showtime_id=showtime_id, seat_id__in=seat_ids)
+        .live(now)
+        .values_list("seat_id", "hold_expires_at")
+    )
+    return [
+        {
+            "id": seat_id,
+            "status": "available"
+            if seat_id not in taken
+            else ("booked" if taken[seat_id] is None else "held"),
+        }
+        for seat_id in sorted(seat_ids)
+    ]
+
+
+def next_hold_lapse(showtime_id: int, now: datetime | None = None) -> datetime | None:
+    """When the first running hold of the show lapses (its seats turn available by time)."""
+    now = now or timezone.now()
+    return BookingSeat.objects.filter(
+        showtime_id=showtime_id, hold_expires_at__gt=now, is_live=True
+    ).aggregate(first=Min("hold_expires_at"))["first"]
 
 
 def booking_list() -> QuerySet[Booking]:
@@ -96,7 +167,7 @@ def booking_list() -> QuerySet[Booking]:
     )
 
 
-def bookings_visible_to(user) -> QuerySet[Booking]:  # type: ignore[no-untyped-def]
+def bookings_visible_to(user: User) -> QuerySet[Booking]:
     """Admins see every booking; a customer only their own (others' answer 404, not 403)."""
     bookings = booking_list()
     return bookings if user.is_admin else bookings.filter(user=user)

@@ -37,7 +37,7 @@ from boxoffice.core.errors import Conflict, InputError
 from boxoffice.schedule.models import Showtime, ShowtimeStatus
 
 from . import pricing, seatmap_cache, signals, states, tickets
-from .models import Booking, BookingSeat, BookingStatus, PricePolicy, Ticket
+from .models import Booking, BookingSeat, BookingStatus, PricePolicy, SeatChange, Ticket
 
 S = BookingStatus
 
@@ -505,9 +505,9 @@ def expire_bookings(*, booking_ids: set[int] | None = None, now: datetime | None
         _lock_seat_rows(Q(booking_id__in=ids))
         freed: dict[int, list[int]] = {}
         for showtime_id, seat_id in (
-            BookingSeat.objects.filter(booking_id__in=ids).lapsed(now).values_list(
-                "showtime_id", "seat_id"
-            )
+            BookingSeat.objects.filter(booking_id__in=ids)
+            .lapsed(now)
+            .values_list("showtime_id", "seat_id")
         ):
             freed.setdefault(showtime_id, []).append(seat_id)
         # The same conditional update as states.transition, for many rows at once.
@@ -547,3 +547,22 @@ def new_price_policy(*, by: User | None, **factors: object) -> PricePolicy:
         policy = PricePolicy.objects.create(created_by=by, **values)
         seatmap_cache.prices_changed()
     return policy
+
+
+def expire_holds_of_show(*, showtime_id: int, now: datetime | None = None) -> int:
+    """Tidy the lapsed holds of one show now (the live seat map calls it when a hold's time is
+    up, so listeners hear of the freed seats although no request changed anything)."""
+    now = now or timezone.now()
+    ids = set(
+        Booking.objects.filter(showtime_id=showtime_id).lapsed(now).values_list("pk", flat=True)
+    )
+    return expire_bookings(booking_ids=ids, now=now) if ids else 0
+
+
+def drop_old_seat_changes(*, now: datetime | None = None) -> int:
+    """Housekeeping: forget feed rows older than SEATMAP_FEED_RETENTION_HOURS (a stream that
+    asks to resume from one gets a new snapshot)."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(hours=settings.SEATMAP_FEED_RETENTION_HOURS)
+    deleted, _ = SeatChange.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

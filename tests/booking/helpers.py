@@ -46,8 +46,9 @@ def seat_map(client: APIClient, showtime: Showtime) -> list[dict[str, Any]]:
     response = client.get(f"/api/v1/showtimes/{showtime.pk}/seats/")
     assert response.status_code == 200, response.content
     body = response.json()
-    assert isinstance(body, list)
-    return body
+    assert set(body) == {"showtime", "currency", "version", "seats"}
+    assert body["showtime"] == showtime.pk
+    return body["seats"]
 
 
 def statuses(client: APIClient, showtime: Showtime) -> dict[str, str]:

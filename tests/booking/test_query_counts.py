@@ -62,7 +62,7 @@ def test_seat_map_cold_cache(
         response = api.get(f"/api/v1/showtimes/{showtime.pk}/seats/")
 
     assert response.status_code == 200
-    body = response.json()
+    body = response.json()["seats"]
     assert len(body) == rows * per_row
     assert sum(s["status"] == "booked" for s in body) == 4
     assert sum(s["status"] == "held" for s in body) == 1

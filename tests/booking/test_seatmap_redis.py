@@ -26,7 +26,7 @@ def redis_cache(settings):  # type: ignore[no-untyped-def]
 def statuses(api, showtime) -> list[str]:  # type: ignore[no-untyped-def]
     response = api.get(f"/api/v1/showtimes/{showtime.id}/seats/")
     assert response.status_code == 200, response.content
-    return [seat["status"] for seat in response.json()]
+    return [seat["status"] for seat in response.json()["seats"]]
 
 
 def test_seat_map_on_redis_shows_every_change(redis_cache, api, showtime, customer, settings):

@@ -23,17 +23,29 @@ class SeatMapEntrySerializer(serializers.Serializer):
     id = serializers.IntegerField()
     row = serializers.CharField()
     number = serializers.IntegerField()
-    label = serializers.CharField()
+    # A field named like a Field attribute (the stubs see Field.label); DRF's metaclass moves
+    # declared fields off the class, so nothing is shadowed at runtime.
+    label = serializers.CharField()  # type: ignore[assignment]
     tier = serializers.ChoiceField(choices=["standard", "premium", "vip"])
     price = serializers.DecimalField(max_digits=10, decimal_places=2)
     status = serializers.ChoiceField(choices=["available", "held", "booked"])
+
+
+class SeatMapSerializer(serializers.Serializer):
+    showtime = serializers.IntegerField()
+    currency = serializers.CharField(help_text="ISO 4217, lower case, like Stripe: usd.")
+    version = serializers.IntegerField(
+        help_text="The position in the show's seat-change stream this map reflects (the `id` "
+        "of the live seat map's events: resume the stream from it with Last-Event-ID)."
+    )
+    seats = SeatMapEntrySerializer(many=True)
 
 
 class SeatMapThrottle(AnonThrottle):
     """Per client address, at THROTTLE_ANON's rate, signed in or not: the seat map is public,
     and looking at who is signed in would cost a token decode or a session read."""
 
-    def get_ident_key(self, request, view) -> str | None:  # type: ignore[no-untyped-def]
+    def get_ident_key(self, request: Request, view: APIView | None) -> str | None:
         return self.get_ident(request)
 
 
@@ -42,8 +54,11 @@ def _seat_map_body(request: HttpRequest | Request, showtime_id: int) -> bytes:
     answer from the seat-map cache whenever it is still true (see seatmap_cache). Raises
     Throttled or Showtime.DoesNotExist."""
     throttle = SeatMapThrottle()
+    # On the fast path the request is Django's, not DRF's: SeatMapThrottle reads only its META
+    # (DRF's get_ident), which both have.
     return selectors.seat_map_json(
-        showtime_id, fetch=lambda keys: throttle.count_and_get_many(request, None, keys)
+        showtime_id,
+        fetch=lambda keys: throttle.count_and_get_many(request, None, keys),  # type: ignore[arg-type]
     )
 
 
@@ -59,10 +74,12 @@ class SeatMapView(APIView):
         summary="A show's seat map: every seat with its price and status",
         description=(
             "Every seat of the show's screen, rows in natural order (A..Z, AA..), with its "
-            "price and status (available, held, booked): one plain array, never paginated. "
-            "A hold that lapsed reads available at once. Public; throttled per client address."
+            "price and status (available, held, booked), in one object, never paginated. "
+            "A hold that lapsed reads available at once. `version` is the stream position: "
+            "follow changes live from there with `GET .../seats/events/`. Public; throttled "
+            "per client address."
         ),
-        responses={200: SeatMapEntrySerializer(many=True)},
+        responses={200: SeatMapSerializer},
     )
     def get(self, request: Request, showtime_id: int) -> HttpResponse:
         try:
@@ -91,6 +108,7 @@ def seat_map(request: HttpRequest, showtime_id: int) -> HttpResponse:
     return _seat_map_view(request, showtime_id=showtime_id)
 
 
-# drf-spectacular documents URL callbacks that name their APIView class.
+# drf-spectacular documents URL callbacks that name their APIView class. (mypy allows no new
+# attributes on a function, hence the ignores.)
 seat_map.cls = SeatMapView  # type: ignore[attr-defined]
 seat_map.initkwargs = {}  # type: ignore[attr-defined]

@@ -1,0 +1,148 @@
+"""The live seat map under an ASGI server: ``GET /api/v1/showtimes/{id}/seats/events/``.
+
+Each stream is a coroutine waiting on its queue in the process's :mod:`.hub`, so a thousand
+open streams cost a thousand small queues, not a thousand threads. Everything else the server
+answers goes to the Django (WSGI) application in a thread pool (see ``config.asgi``).
+
+The protocol (shared/API.md, "Live seat map"):
+- first a ``snapshot`` (the seat map object, ``id:`` its version), or, for a client that
+  reconnects with ``Last-Event-ID``, one ``seats`` event with every seat changed since (a new
+  ``snapshot`` when that position is too old);
+- then a ``seats`` event ``[{id, status}]`` per change; ids never decrease;
+- a comment line every LIVE_HEARTBEAT_SECONDS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from django.conf import settings
+
+from boxoffice.schedule.models import Showtime
+
+from . import feed
+from .hub import HUB, Stream, db, subscribed
+
+PATH = re.compile(r"^/api/v1/showtimes/(?P<showtime_id>[0-9]{1,18})/seats/events/$")
+
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),  # proxies must not buffer the stream
+    (b"x-content-type-options", b"nosniff"),
+]
+
+
+def matches(scope: dict[str, Any]) -> int | None:
+    """The show id when ``scope`` is a GET of a live seat map, else None."""
+    if scope.get("type") != "http" or scope.get("method") not in ("GET", "HEAD"):
+        return None
+    found = PATH.match(scope.get("path", ""))
+    return int(found["showtime_id"]) if found else None
+
+
+async def _error(send: Send, status: int, code: str, detail: str, retry: int | None) -> None:
+    body = json.dumps(
+        {
+            "type": "client_error" if status < 500 else "server_error",
+            "errors": [{"code": code, "detail": detail, "attr": None}],
+        }
+    ).encode()
+    headers = [(b"content-type", b"application/json")]
+    if retry is not None:
+        headers.append((b"retry-after", str(retry).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _last_event_id(scope: dict[str, Any]) -> int:
+    for name, value in scope.get("headers", []):
+        if name == b"last-event-id":
+            text = value.decode("latin-1").strip()
+            return int(text) if text.isdigit() and len(text) < 19 else 0
+    return 0
+
+
+async def stream_seat_map(
+    scope: dict[str, Any], receive: Receive, send: Send, showtime_id: int
+) -> None:
+    if HUB.count >= settings.LIVE_MAX_STREAMS:
+        await _error(send, 503, "too_many_streams", "Too many open streams; retry shortly.", 5)
+        return
+    if not await db(Showtime.objects.filter(pk=showtime_id).exists):
+        await _error(send, 404, "not_found", "No such showtime.", None)
+        return
+    async with subscribed(showtime_id) as stream:
+        await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+        if scope.get("method") == "HEAD":
+            await send({"type": "http.response.body", "body": b""})
+            return
+        gone = asyncio.get_running_loop().create_task(_disconnected(receive))
+        try:
+            await _serve(stream, send, _last_event_id(scope), gone)
+        except OSError:
+            pass  # the client went away mid-write
+        finally:
+            gone.cancel()
+
+
+async def _disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _serve(stream: Stream, send: Send, resume_from: int, gone: asyncio.Task[None]) -> None:
+    async def emit(chunk: bytes) -> None:
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+
+    await emit(feed.retry_hint())
+    last = await _start(stream.showtime_id, resume_from, emit)
+    heartbeat = settings.LIVE_HEARTBEAT_SECONDS
+    while not gone.done():
+        getter = asyncio.ensure_future(stream.queue.get())
+        done, _ = await asyncio.wait(
+            {getter, gone}, timeout=heartbeat, return_when="FIRST_COMPLETED"
+        )
+        if getter not in done:
+            getter.cancel()
+            if not gone.done():
+                await emit(feed.HEARTBEAT)
+            continue
+        if stream.overflowed:  # too far behind: start again from a snapshot
+            stream.overflowed = False
+            while not stream.queue.empty():
+                stream.queue.get_nowait()
+            version, body = await db(feed.snapshot_body, stream.showtime_id)
+            last = max(last, version)
+            await emit(feed.frame("snapshot", body, last))
+            continue
+        update = getter.result()
+        last = max(last, update.change_id)
+        await emit(feed.frame(update.event, update.data, last))
+
+
+async def _start(
+    showtime_id: int, resume_from: int, emit: Callable[[bytes], Awaitable[None]]
+) -> int:
+    """Send the first event: the changes since ``resume_from``, or a snapshot. Returns the id
+    sent."""
+    delta = await db(feed.changes_after, showtime_id, resume_from) if resume_from else None
+    if delta is None:
+        version, frame = await db(feed.snapshot, showtime_id)
+        await emit(frame)
+        return version
+    if delta.seat_ids is None:
+        version, body = await db(feed.snapshot_body, showtime_id)
+        last = max(delta.newest, version)
+        await emit(feed.frame("snapshot", body, last))
+        return last
+    data = await db(feed.statuses, showtime_id, delta.seat_ids)
+    await emit(feed.frame("seats", data, delta.newest))
+    return delta.newest

@@ -1,0 +1,180 @@
+"""The live seat map over HTTP, as a browser's EventSource meets it (the WSGI form, served by
+the test server): a snapshot first, a delta per change, resume with Last-Event-ID, lapses
+announced although no request changed anything, heartbeats. The ASGI form and the crossing of
+processes and hosts are tested in test_serve.py."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from boxoffice.booking import services
+from boxoffice.booking.models import SeatChange
+from tests.conftest import make_user
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def seat(showtime, label: str) -> int:  # type: ignore[no-untyped-def]
+    return showtime.screen.seats.get(row=label[0], number=int(label[1:])).pk
+
+
+class Events:
+    """Reads a text/event-stream in a thread, as EventSource does: frames are parsed as their
+    bytes arrive (``read1``: no waiting for a buffer to fill); ``events`` fills up."""
+
+    def __init__(self, url: str, headers: dict[str, str] | None = None) -> None:
+        parts = urlsplit(url)
+        self.connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        self.connection.request("GET", parts.path, headers=headers or {})
+        self.response = self.connection.getresponse()
+        self.events: list[dict[str, Any]] = []
+        self.comments = 0
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        buffer = b""
+        try:
+            while chunk := self.response.read1(65536):
+                buffer += chunk
+                while b"\n\n" in buffer:
+                    block, buffer = buffer.split(b"\n\n", 1)
+                    self._parse(block.decode())
+        except (OSError, ValueError, http.client.HTTPException):
+            pass
+
+    def _parse(self, block: str) -> None:
+        frame: dict[str, Any] = {}
+        for line in block.split("\n"):
+            if line.startswith(":"):
+                self.comments += 1
+            else:
+                name, _, value = line.partition(": ")
+                frame[name] = json.loads(value) if name == "data" else value
+        if "event" in frame:
+            self.events.append(frame)
+
+    def wait_for(self, count: int, timeout: float = 10) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while len(self.events) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(self.events) >= count, self.events
+        return self.events
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+@pytest.fixture
+def open_stream(live_server, settings) -> Iterator:  # type: ignore[no-untyped-def]
+    settings.LIVE_POLL_SECONDS = 0.05
+    settings.LIVE_WSGI_STREAM_SECONDS = 20
+    opened: list[Events] = []
+
+    def _open(showtime, **headers: str) -> Events:  # type: ignore[no-untyped-def]
+        events = Events(f"{live_server.url}/api/v1/showtimes/{showtime.pk}/seats/events/", headers)
+        opened.append(events)
+        return events
+
+    yield _open
+    for events in opened:
+        events.close()
+
+
+def test_snapshot_then_a_delta_per_change(open_stream, showtime, customer, other_customer):
+    stream = open_stream(showtime)
+    (snapshot,) = stream.wait_for(1)
+    assert snapshot["event"] == "snapshot"
+    assert snapshot["data"]["showtime"] == showtime.pk
+    assert snapshot["id"] == str(snapshot["data"]["version"])
+    assert len(snapshot["data"]["seats"]) == 20
+    assert stream.response.getheader("Content-Type").startswith("text/event-stream")
+
+    booking = services.create_hold(
+        user=customer, showtime=showtime, seat_ids=[seat(showtime, "A1"), seat(showtime, "A2")]
+    )
+    held = stream.wait_for(2)[1]
+    assert held["event"] == "seats"
+    assert held["data"] == [
+        {"id": seat(showtime, "A1"), "status": "held"},
+        {"id": seat(showtime, "A2"), "status": "held"},
+    ]
+    services.record_payment(booking=booking, amount=booking.total)
+    sold = stream.wait_for(3)[2]
+    assert {s["status"] for s in sold["data"]} == {"booked"}
+    assert int(snapshot["id"]) < int(held["id"]) < int(sold["id"])
+
+
+def test_resume_with_last_event_id_gets_what_was_missed(open_stream, showtime, customer):
+    services.create_hold(user=make_user("dave"), showtime=showtime, seat_ids=[seat(showtime, "A1")])
+    first = open_stream(showtime)
+    version = int(first.wait_for(1)[0]["id"])
+    first.close()
+    services.create_hold(user=customer, showtime=showtime, seat_ids=[seat(showtime, "C3")])
+    services.create_hold(
+        user=make_user("carol"), showtime=showtime, seat_ids=[seat(showtime, "C4")]
+    )
+
+    resumed = open_stream(showtime, **{"Last-Event-ID": str(version)})
+    (missed,) = resumed.wait_for(1)
+    assert missed["event"] == "seats"
+    assert missed["data"] == [
+        {"id": seat(showtime, "C3"), "status": "held"},
+        {"id": seat(showtime, "C4"), "status": "held"},
+    ]
+    assert int(missed["id"]) == SeatChange.objects.latest("pk").pk
+
+
+@pytest.mark.parametrize("last_event_id", ["999999999", "0", "junk"])
+def test_an_unknown_position_gets_a_new_snapshot(open_stream, showtime, last_event_id):
+    stream = open_stream(showtime, **{"Last-Event-ID": last_event_id})
+    assert stream.wait_for(1)[0]["event"] == "snapshot"
+
+
+def test_a_lapsing_hold_is_announced_without_any_request(open_stream, showtime, customer, settings):
+    settings.BOOKING_HOLD_SECONDS = 1
+    stream = open_stream(showtime)
+    stream.wait_for(1)
+    services.create_hold(user=customer, showtime=showtime, seat_ids=[seat(showtime, "D5")])
+    held_at = time.monotonic()
+    events = stream.wait_for(3, timeout=5)
+    assert events[1]["data"] == [{"id": seat(showtime, "D5"), "status": "held"}]
+    assert events[2]["data"] == [{"id": seat(showtime, "D5"), "status": "available"}]
+    assert time.monotonic() - held_at < 1 + 2  # within 2 s of its expiry
+
+
+def test_heartbeats_keep_a_quiet_stream_open(open_stream, showtime, settings):
+    settings.LIVE_HEARTBEAT_SECONDS = 0.2
+    stream = open_stream(showtime)
+    stream.wait_for(1)
+    deadline = time.monotonic() + 5
+    while stream.comments < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert stream.comments >= 2
+
+
+def test_unknown_show_is_a_404(live_server):
+    response = requests.get(f"{live_server.url}/api/v1/showtimes/999999/seats/events/", timeout=5)
+    assert response.status_code == 404
+    assert response.json()["errors"][0]["code"] == "not_found"
+
+
+def test_a_cancelled_show_tells_its_listeners(open_stream, showtime, customer, admin_api):
+    services.create_hold(user=customer, showtime=showtime, seat_ids=[seat(showtime, "B2")])
+    stream = open_stream(showtime)
+    stream.wait_for(1)
+    from boxoffice.schedule.services import cancel_showtime
+
+    cancel_showtime(showtime=showtime, reason="Storm")
+    events = stream.wait_for(2)
+    freed = {"id": seat(showtime, "B2"), "status": "available"}
+    assert any(e["event"] == "seats" and freed in e["data"] for e in events[1:])
