@@ -176,6 +176,11 @@ def _refuse_unsellable(status: str, starts_at: datetime, now: datetime) -> None:
         raise HoldError("This show has already started.", field="showtime")
 
 
+def _lock_customer(user: User) -> None:
+    """Lock the customer's row: their holds are counted against the cap one at a time."""
+    list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
+
+
 def _refuse_over_cap(*, user: User, showtime_id: int, adding: int, now: datetime) -> None:
     """A customer's running holds on one show total at most BOOKING_MAX_SEATS seats. Called
     with the user's row locked, so two parallel holds of one customer are counted in turn."""
@@ -214,7 +219,7 @@ def create_hold(*, user: User, showtime: Showtime, seat_ids: Sequence[int]) -> B
     expires_at = min(now + timedelta(seconds=settings.BOOKING_HOLD_SECONDS), showtime.starts_at)
     try:
         with transaction.atomic():
-            User.objects.select_for_update().filter(pk=user.pk).exists()
+            _lock_customer(user)
             show = _share_lock_show(showtime.pk)
             _refuse_unsellable(show.status, show.starts_at, now)
             _refuse_over_cap(user=user, showtime_id=showtime.pk, adding=len(by_id), now=now)
