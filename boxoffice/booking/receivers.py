@@ -17,7 +17,6 @@ from . import seatmap_cache, services
 @receiver(showtime_cancelled, sender=Showtime)
 def end_bookings_of_cancelled_show(sender: type, showtime: Showtime, **kwargs: Any) -> None:
     services.cancel_bookings_of_show(showtime=showtime)
-    seatmap_cache.seats_changed(showtime.pk)
 
 
 @receiver(showtime_changed, sender=Showtime)

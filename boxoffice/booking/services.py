@@ -10,6 +10,8 @@ races a payment sees the booking as the payment left it (or the payment sees it 
 Lock order, everywhere (so no two writers can wait on each other in a cycle):
 
     the customer's user row (hold only: the per-customer cap)
+    -> the show's best-available lock (best-available holds only: a PostgreSQL advisory lock
+       per show, so racing best-available buyers choose one after the other)
     -> the show's row (shared: holds and payments; exclusive: a show's change or cancellation)
     -> seat rows (ascending seat id, then row id)
     -> booking rows
@@ -19,7 +21,7 @@ Every write that changes which seats are taken calls ``seatmap_cache.seats_chang
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -32,11 +34,11 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from boxoffice.accounts.models import User
-from boxoffice.catalog.models import Seat
+from boxoffice.catalog.models import Seat, SeatKind
 from boxoffice.core.errors import Conflict, InputError
 from boxoffice.schedule.models import Showtime, ShowtimeStatus
 
-from . import pricing, seatmap_cache, signals, states, tickets
+from . import pricing, seatmap_cache, seatrules, signals, states, tickets
 from .models import Booking, BookingSeat, BookingStatus, PricePolicy, SeatChange, Ticket
 
 S = BookingStatus
@@ -199,30 +201,232 @@ def _refuse_over_cap(*, user: User, showtime_id: int, adding: int, now: datetime
         )
 
 
-def create_hold(*, user: User, showtime: Showtime, seat_ids: Sequence[int]) -> Booking:
+def accessible_released(showtime: Showtime, now: datetime) -> bool:
+    """Wheelchair spaces and companion seats are on general sale from ACCESSIBLE_RELEASE_MINUTES
+    before the show."""
+    return now >= showtime.starts_at - timedelta(minutes=settings.ACCESSIBLE_RELEASE_MINUTES)
+
+
+def seat_info(seat: Seat) -> seatrules.SeatInfo:
+    return seatrules.SeatInfo(
+        id=seat.pk,
+        label=seat.label,
+        x=seat.x,
+        y=seat.y,
+        tier=seat.tier,
+        kind=seat.kind,
+        blocked=seat.blocked,
+        companion_of=seat.companion_of_id,
+    )
+
+
+def _own_spaces(*, user: User, showtime_id: int, now: datetime) -> set[int]:
+    """The wheelchair spaces of the show this customer holds or bought."""
+    return set(
+        BookingSeat.objects.filter(
+            showtime_id=showtime_id, booking__user=user, seat__kind=SeatKind.WHEELCHAIR
+        )
+        .live(now)
+        .values_list("seat_id", flat=True)
+    )
+
+
+def _refuse_by_rules(
+    *,
+    user: User,
+    showtime: Showtime,
+    seats: Sequence[Seat],
+    accessible: bool,
+    now: datetime,
+) -> None:
+    """The seat rules (boxoffice.booking.seatrules) for a hold of named seats: 409 with the
+    rule's code. Also 409 ``seats_unavailable`` when a seat is taken. Read before the hold's
+    transaction: the gap rule sees the rows as they are now (two holds committing at the same
+    moment can, together, leave a seat alone that neither alone would have)."""
+    by_id = {seat.pk: seat for seat in seats}
+    rule = showtime.screen.single_seat_rule
+    if rule:
+        rows = Seat.objects.filter(screen_id=showtime.screen_id, y__in={s.y for s in seats})
+        row_seats = list(rows)
+        taken = live_taken_seat_ids(
+            showtime_id=showtime.pk, seat_ids=[s.pk for s in row_seats], now=now
+        )
+    else:
+        row_seats = list(seats)
+        taken = live_taken_seat_ids(showtime_id=showtime.pk, seat_ids=list(by_id), now=now)
+    lost = taken & by_id.keys()
+    if lost:
+        raise SeatsTaken(_labels([by_id[pk] for pk in lost]))
+    layout = seatrules.build_layout(
+        seat_info(by_id.get(s.pk, s)) for s in row_seats
+    )  # the chosen ones with every field, their rows' others for the gap rule
+    released = accessible_released(showtime, now)
+    needs_own = not released and any(s.kind == SeatKind.COMPANION for s in seats)
+    try:
+        seatrules.check_hold(
+            layout,
+            taken,
+            list(by_id),
+            accessible=accessible,
+            released=released,
+            own_spaces=_own_spaces(user=user, showtime_id=showtime.pk, now=now)
+            if needs_own
+            else (),
+            single_seat_rule=rule,
+        )
+    except seatrules.RuleViolation as exc:
+        raise Conflict(exc.message, code=exc.code) from exc
+
+
+def create_hold(
+    *, user: User, showtime: Showtime, seat_ids: Sequence[int], accessible: bool = False
+) -> Booking:
     """Hold ``seat_ids`` of ``showtime`` for ``user``, all or nothing, for BOOKING_HOLD_SECONDS
     (never past the show's start). No call to the payment provider: paying is its own step.
 
     Raises HoldError (400) for an invalid request, Conflict ``hold_limit`` (409) past the
-    per-customer cap, and SeatsTaken (409) when any seat is held or sold: either found by the
-    check, or refused by the unique index when a racing buyer committed first. A show whose
-    total is zero needs no payment and is confirmed at once.
+    per-customer cap, a seat rule's Conflict (409 ``seat_blocked``, ``wheelchair_only``,
+    ``companion_only``, ``single_seat_gap``: boxoffice.booking.seatrules), and SeatsTaken (409)
+    when any seat is held or sold: either found by the check, or refused by the unique index
+    when a racing buyer committed first. A show whose total is zero needs no payment and is
+    confirmed at once.
     """
     now = timezone.now()
     seats = _validate_hold(showtime=showtime, seat_ids=seat_ids, now=now)
-    by_id = {seat.pk: seat for seat in seats}
-    taken = live_taken_seat_ids(showtime_id=showtime.pk, seat_ids=list(by_id), now=now)
-    if taken:
-        raise SeatsTaken(_labels([by_id[pk] for pk in taken]))
+    _refuse_by_rules(user=user, showtime=showtime, seats=seats, accessible=accessible, now=now)
+    return _hold_seats(user=user, showtime=showtime, now=now, adding=len(seats), pick=lambda: seats)
 
-    quote = pricing.quote(showtime=showtime, seat_tiers={pk: s.tier for pk, s in by_id.items()})
-    expires_at = min(now + timedelta(seconds=settings.BOOKING_HOLD_SECONDS), showtime.starts_at)
+
+def _lock_best_available(showtime_id: int) -> None:
+    """Best-available buyers of one show choose one after the other (a transaction-scoped
+    PostgreSQL advisory lock; SQLite's write lock already orders writers). Named holds do not
+    take it: a seat they win meanwhile is refused by the unique index and the buyer retries."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_BEST_AVAILABLE_LOCK + showtime_id])
+
+
+_BEST_AVAILABLE_LOCK = 0x5EA7 << 32  # advisory lock keys: this namespace + the show's id
+BEST_AVAILABLE_ATTEMPTS = 5
+
+
+def hold_best_available(
+    *,
+    user: User,
+    showtime: Showtime,
+    quantity: int,
+    tier: str | None = None,
+    allow_split: bool = False,
+    accessible: bool = False,
+) -> Booking:
+    """Hold the best ``quantity`` seats side by side in one row (no aisle between), all or
+    nothing (seatrules.best_available says which are best). Chosen under the show's
+    best-available lock on the seats as they are then; a seat won meanwhile by a named hold
+    makes the buyer choose again, at most BEST_AVAILABLE_ATTEMPTS times. The hold itself is
+    :func:`_hold_seats`, as for named seats: the unique index still guarantees no double sale.
+
+    409 ``no_adjacent_seats`` when no row has them together (and, with ``allow_split``, no two
+    adjacent rows either); 409 ``seats_unavailable`` when every attempt lost a race.
+    """
+    max_seats = settings.BOOKING_MAX_SEATS
+    if not 1 <= quantity <= max_seats:
+        raise HoldError(f"quantity must be between 1 and {max_seats}.", field="quantity")
+    now = timezone.now()
+    _refuse_unsellable(showtime.status, showtime.starts_at, now)
+    screen = showtime.screen
+    models = {seat.pk: seat for seat in Seat.objects.filter(screen_id=screen.pk)}
+    layout = seatrules.build_layout(seat_info(seat) for seat in models.values())
+    spot = seatrules.sweet_spot(
+        layout,
+        column_percent=screen.sweet_spot_column_percent,
+        row_percent=screen.sweet_spot_row_percent,
+    )
+    released = accessible_released(showtime, now)
+    has_companions = any(s.kind == SeatKind.COMPANION for s in models.values())
+
+    def pick() -> list[Seat]:
+        at = timezone.now()
+        taken = set(
+            BookingSeat.objects.filter(showtime_id=showtime.pk)
+            .live(at)
+            .values_list("seat_id", flat=True)
+        )
+        own = (
+            _own_spaces(user=user, showtime_id=showtime.pk, now=at)
+            if has_companions and not released
+            else set()
+        )
+        chosen = seatrules.best_available(
+            layout,
+            taken,
+            quantity,
+            spot=spot,
+            tier=tier,
+            accessible=accessible,
+            released=released,
+            own_spaces=own,
+            single_seat_rule=screen.single_seat_rule,
+            allow_split=allow_split,
+        )
+        if chosen is None:
+            where = f" {tier}" if tier else ""
+            raise Conflict(
+                f"No {quantity}{where} seats are free side by side in one row"
+                + ("" if not allow_split else " or split across two adjacent rows")
+                + (" with a wheelchair space" if accessible else "")
+                + (
+                    "; ask with allow_split: true to accept seats in adjacent rows."
+                    if not allow_split and quantity > 1
+                    else "."
+                ),
+                code="no_adjacent_seats",
+            )
+        return [models[seat.id] for seat in chosen]
+
+    for _attempt in range(BEST_AVAILABLE_ATTEMPTS):
+        try:
+            return _hold_seats(
+                user=user, showtime=showtime, now=now, adding=quantity, pick=pick, serialize=True
+            )
+        except SeatsTaken:
+            continue  # a named hold won a chosen seat meanwhile: choose again
+    raise Conflict(
+        "The seats chosen for you were taken by other buyers while we held them; try again.",
+        code="seats_unavailable",
+    )
+
+
+def _hold_seats(
+    *,
+    user: User,
+    showtime: Showtime,
+    now: datetime,
+    adding: int,
+    pick: Callable[[], Sequence[Seat]],
+    serialize: bool = False,
+) -> Booking:
+    """The one transaction that writes a hold, shared by named seats and best available: in
+    the lock order, the customer's row (the cap), the show's best-available lock when
+    ``serialize``, the show's row (shared), then ``pick()`` says which seats (named: the ones
+    asked for; best available: chosen now, under the locks), and the rows are inserted. The
+    partial unique index refuses a seat a racing buyer committed first: SeatsTaken (409)."""
+    seats: Sequence[Seat] = ()
     try:
         with transaction.atomic():
-            _lock_customer(user)
+            User.objects.select_for_update().filter(pk=user.pk).exists()
+            if serialize:
+                _lock_best_available(showtime.pk)
             show = _share_lock_show(showtime.pk)
             _refuse_unsellable(show.status, show.starts_at, now)
-            _refuse_over_cap(user=user, showtime_id=showtime.pk, adding=len(by_id), now=now)
+            _refuse_over_cap(user=user, showtime_id=showtime.pk, adding=adding, now=now)
+            seats = pick()
+            by_id = {seat.pk: seat for seat in seats}
+            quote = pricing.quote(
+                showtime=showtime, seat_tiers={pk: s.tier for pk, s in by_id.items()}
+            )
+            expires_at = min(
+                now + timedelta(seconds=settings.BOOKING_HOLD_SECONDS), showtime.starts_at
+            )
             _release_lapsed(showtime_id=showtime.pk, seat_ids=list(by_id), now=now)
             booking = Booking.objects.create(
                 user=user,
@@ -254,6 +458,7 @@ def create_hold(*, user: User, showtime: Showtime, seat_ids: Sequence[int]) -> B
         # A racing buyer committed one of these seats between our check and our INSERT.
         if "booking_seat_live_once" not in str(exc) and "UNIQUE" not in str(exc).upper():
             raise
+        by_id = {seat.pk: seat for seat in seats}
         taken = live_taken_seat_ids(
             showtime_id=showtime.pk, seat_ids=list(by_id), now=timezone.now()
         )
@@ -416,19 +621,21 @@ def _cancel(
     reason: str,
     now: datetime,
     notify: bool = True,
+    announce: bool = True,
     **fields: Any,
 ) -> None:
     """The one way a booking becomes cancelled, on a booking locked by the caller's
     transaction (see :func:`_lock_booking`): move it through the state machine, free its
     seats, and tell the layers above in the same transaction: ``booking_cancelled`` (the
     email), ``refund_due`` when money is owed back, ``holds_ended`` when an unpaid payment may
-    still be open."""
+    still be open. ``announce`` off: the caller announces the seat map change itself (once for
+    many bookings)."""
     was_pending = locked.status == S.PENDING
     states.transition(locked, S.CANCELLED, cancelled_at=now, cancel_reason=reason, **fields)
     live = BookingSeat.objects.filter(booking=locked, is_live=True)
     freed = list(live.values_list("seat_id", flat=True))
     live.update(is_live=False)
-    if freed:
+    if freed and announce:
         seatmap_cache.seats_changed(locked.showtime_id, freed)
     was_paid = locked.paid_amount > 0
     if notify:
@@ -488,8 +695,11 @@ def cancel_bookings_of_show(*, showtime: Showtime, now: datetime | None = None) 
             if locked.status not in (S.PENDING, S.CONFIRMED):
                 continue  # ended meanwhile
             notify = states.effective_status(locked, now) != S.EXPIRED
-            _cancel(locked, reason="show_cancelled", now=now, notify=notify)
+            # The seat map is announced once, for the whole show, below.
+            _cancel(locked, reason="show_cancelled", now=now, notify=notify, announce=False)
             ended += 1
+    if ended:
+        seatmap_cache.seats_changed(showtime.pk)
     return ended
 
 

@@ -312,7 +312,7 @@ def check_invariants(showtime, *, tidied: bool = False) -> None:  # type: ignore
     booked = set(taken.filter(hold_expires_at__isnull=True).values_list("seat_id", flat=True))
     held = set(taken.filter(hold_expires_at__isnull=False).values_list("seat_id", flat=True))
     reader = bearer(make_user(f"reader{int(time.time() * 1000)}"))
-    seat_map = reader.get(f"/api/v1/showtimes/{showtime.pk}/seats/").json()
+    seat_map = reader.get(f"/api/v1/showtimes/{showtime.pk}/seats/").json()["seats"]
     assert {s["id"] for s in seat_map if s["status"] == "booked"} == booked
     assert {s["id"] for s in seat_map if s["status"] == "held"} == held
     listing = reader.get("/api/v1/showtimes/").json()["results"]

@@ -27,7 +27,7 @@ def hold_only(client, showtime, n=2, seat_ids=None):  # type: ignore[no-untyped-
     """Hold ``n`` available seats (or ``seat_ids``) through the API; returns the response body
     (``payment`` is null: a hold never waits on Stripe)."""
     if seat_ids is None:
-        seats = client.get(f"/api/v1/showtimes/{showtime.id}/seats/").json()
+        seats = client.get(f"/api/v1/showtimes/{showtime.id}/seats/").json()["seats"]
         seat_ids = [s["id"] for s in seats if s["status"] == "available"][:n]
     response = client.post(
         "/api/v1/bookings/", {"showtime": showtime.id, "seats": seat_ids}, format="json"

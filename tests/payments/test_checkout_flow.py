@@ -69,7 +69,7 @@ def test_declined_card_keeps_booking_pending_and_payable(customer_api, showtime,
     assert booking_status(booking["id"]) == "pending"
     detail = customer_api.get(f"/api/v1/bookings/{booking['id']}/").json()
     assert detail["payment"]["client_secret"]  # the client can still pay
-    seats = customer_api.get(f"/api/v1/showtimes/{showtime.id}/seats/").json()
+    seats = customer_api.get(f"/api/v1/showtimes/{showtime.id}/seats/").json()["seats"]
     assert [s["status"] for s in seats[:2]] == ["held", "held"]
 
 

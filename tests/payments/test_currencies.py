@@ -273,7 +273,7 @@ def test_an_unknown_currency_is_refused_with_400_naming_it(admin_api, movie, scr
 
 
 def _intent_amount(client, showtime, n=2):  # type: ignore[no-untyped-def]
-    seats = client.get(f"/api/v1/showtimes/{showtime.id}/seats/").json()
+    seats = client.get(f"/api/v1/showtimes/{showtime.id}/seats/").json()["seats"]
     ids = [s["id"] for s in seats if s["status"] == "available"][:n]
     held = client.post("/api/v1/bookings/", {"showtime": showtime.id, "seats": ids}, format="json")
     assert held.status_code == 201, held.content

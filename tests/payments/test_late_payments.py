@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def seat_statuses(client, showtime) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    seats = client.get(f"/api/v1/showtimes/{showtime.id}/seats/").json()
+    seats = client.get(f"/api/v1/showtimes/{showtime.id}/seats/").json()["seats"]
     return {s["label"]: s["status"] for s in seats}
 
 

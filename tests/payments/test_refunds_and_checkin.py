@@ -48,7 +48,7 @@ def test_cancel_after_the_cutoff_is_refused_and_refunds_nothing(
     assert not Refund.objects.exists()
     assert not DBTaskResult.objects.filter(task_path__endswith="refund_booking_task").exists()
     assert localstripe_refunds(localstripe, intent_of(booking["id"])) == []
-    seats = customer_api.get(f"/api/v1/showtimes/{showtime.id}/seats/").json()
+    seats = customer_api.get(f"/api/v1/showtimes/{showtime.id}/seats/").json()["seats"]
     assert [s["status"] for s in seats[:2]] == ["booked", "booked"]
 
 

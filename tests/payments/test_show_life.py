@@ -40,7 +40,7 @@ def _row(booking_id: int) -> Booking:
 def _seat_map(client, showtime_id: int) -> list[dict]:  # type: ignore[no-untyped-def]
     response = client.get(f"{SHOWTIMES}{showtime_id}/seats/")
     assert response.status_code == 200
-    return response.json()
+    return response.json()["seats"]
 
 
 # --- cancelling a show -------------------------------------------------------------------------

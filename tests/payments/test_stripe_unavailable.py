@@ -19,7 +19,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def seat_statuses(client, showtime) -> list[str]:  # type: ignore[no-untyped-def]
-    return [s["status"] for s in client.get(f"/api/v1/showtimes/{showtime.id}/seats/").json()]
+    return [
+        s["status"] for s in client.get(f"/api/v1/showtimes/{showtime.id}/seats/").json()["seats"]
+    ]
 
 
 @pytest.fixture

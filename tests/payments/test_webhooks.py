@@ -114,7 +114,7 @@ def test_failure_event_after_success_never_moves_the_booking_back(
     assert detail["paid_amount"] == "30.00"
     assert detail["refunded_amount"] == "0.00"
     assert {t["code"] for t in detail["tickets"]} == codes
-    seats = customer_api.get(f"/api/v1/showtimes/{showtime.id}/seats/").json()
+    seats = customer_api.get(f"/api/v1/showtimes/{showtime.id}/seats/").json()["seats"]
     assert [s["status"] for s in seats[:2]] == ["booked", "booked"]
     assert StripeEvent.objects.filter(payment_intent_id=intent_id).count() == 2
 
@@ -144,7 +144,7 @@ def _refused_payment_changed_nothing(client, booking: dict, showtime) -> None:  
     assert not EmailNotification.objects.filter(booking_id=booking["id"]).exists()
     assert not Refund.objects.exists()
     assert not DBTaskResult.objects.exists()  # no receipt, no refund queued
-    seats = client.get(f"/api/v1/showtimes/{showtime.id}/seats/").json()
+    seats = client.get(f"/api/v1/showtimes/{showtime.id}/seats/").json()["seats"]
     assert [s["status"] for s in seats[:2]] == ["held", "held"]
 
 

@@ -112,7 +112,7 @@ def test_cookie_write_without_csrf_token_is_403_and_changes_nothing(admin_user, 
 
 
 def _book(client: APIClient, showtime, **extra: Any):  # type: ignore[no-untyped-def]
-    seat = client.get(f"/api/v1/showtimes/{showtime.pk}/seats/").json()[0]["id"]
+    seat = client.get(f"/api/v1/showtimes/{showtime.pk}/seats/").json()["seats"][0]["id"]
     return client.post(BOOKINGS, {"showtime": showtime.pk, "seats": [seat]}, format="json", **extra)
 
 

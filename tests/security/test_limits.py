@@ -29,7 +29,7 @@ def _padded_json(data: dict, size: int) -> str:
 
 
 def test_booking_body_above_the_limit_is_400_and_holds_nothing(customer_api, showtime):
-    seat = customer_api.get(f"/api/v1/showtimes/{showtime.pk}/seats/").json()[0]["id"]
+    seat = customer_api.get(f"/api/v1/showtimes/{showtime.pk}/seats/").json()["seats"][0]["id"]
     payload = _padded_json(
         {"showtime": showtime.pk, "seats": [seat]}, settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1
     )

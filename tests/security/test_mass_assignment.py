@@ -77,7 +77,7 @@ def test_register_cannot_store_a_ready_made_password_hash(api):
 
 
 def _server_prices(api, showtime, count: int) -> tuple[list[int], Decimal]:  # type: ignore[no-untyped-def]
-    seats = api.get(f"/api/v1/showtimes/{showtime.pk}/seats/").json()
+    seats = api.get(f"/api/v1/showtimes/{showtime.pk}/seats/").json()["seats"]
     chosen = [s for s in seats if s["status"] == "available"][:count]
     return [s["id"] for s in chosen], sum((Decimal(s["price"]) for s in chosen), Decimal("0"))
 
@@ -153,7 +153,7 @@ def test_booking_create_ignores_client_supplied_money_state_and_owner(
 
 
 def test_seats_with_client_prices_are_refused(customer_api, showtime):
-    seats = customer_api.get(f"/api/v1/showtimes/{showtime.pk}/seats/").json()
+    seats = customer_api.get(f"/api/v1/showtimes/{showtime.pk}/seats/").json()["seats"]
     seat_ids = [{"id": s["id"], "price": "0.01"} for s in seats[:2]]
     response = customer_api.post(
         BOOKINGS, {"showtime": showtime.pk, "seats": seat_ids}, format="json"
@@ -168,7 +168,9 @@ def test_bookings_cannot_be_rewritten(customer_api, admin_api, showtime, method)
         BOOKINGS,
         {
             "showtime": showtime.pk,
-            "seats": [customer_api.get(f"/api/v1/showtimes/{showtime.pk}/seats/").json()[0]["id"]],
+            "seats": [
+                customer_api.get(f"/api/v1/showtimes/{showtime.pk}/seats/").json()["seats"][0]["id"]
+            ],
         },
         format="json",
     ).json()
