@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "boxoffice.notifications",
     "boxoffice.reports",
     "boxoffice.live",
+    "boxoffice.shop",
     "django_tasks_db",
 ]
 

@@ -66,6 +66,7 @@ urlpatterns = [
     # The admin's sign-in, throttled like the API login (same counters); the rest is Django's.
     path("admin/login/", throttled_admin_login),
     path("admin/", admin.site.urls),
+    path("", include("boxoffice.shop.urls")),
 ]
 
 if settings.DEBUG:

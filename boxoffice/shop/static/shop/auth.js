@@ -1,0 +1,50 @@
+// Sign up and sign in: the API's validation messages go next to their fields.
+import { api } from './api.js';
+
+const form = document.getElementById('auth-form');
+const formError = document.getElementById('form-error');
+const mode = form.dataset.mode;
+const next = form.dataset.next || '/';
+
+function clear() {
+  formError.textContent = '';
+  for (const node of form.querySelectorAll('.field-error')) node.textContent = '';
+  for (const input of form.querySelectorAll('input')) input.removeAttribute('aria-invalid');
+}
+
+function show(errors) {
+  let first = null;
+  const general = [];
+  for (const error of errors) {
+    const input = error.attr && form.elements.namedItem(error.attr);
+    const slot = input && document.getElementById(`${error.attr}-error`);
+    if (slot) {
+      slot.textContent = slot.textContent ? `${slot.textContent} ${error.detail}` : error.detail;
+      input.setAttribute('aria-invalid', 'true');
+      first = first || input;
+    } else general.push(error.detail);
+  }
+  formError.textContent = general.join(' ') || (first ? 'Please correct the fields marked below.' : '');
+  if (first) first.focus();
+}
+
+form.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  clear();
+  const values = Object.fromEntries(new FormData(form).entries());
+  const button = form.querySelector('button[type=submit]');
+  button.disabled = true;
+  try {
+    if (mode === 'signup') {
+      const created = await api('/api/v1/auth/register/', { method: 'POST', body: values });
+      if (!created.ok) return show(created.errors);
+    }
+    const login = await api('/api/v1/auth/login/', { method: 'POST', body: { username: values.username, password: values.password } });
+    if (!login.ok) {
+      return show(login.status === 401 || login.status === 400 ? login.errors.map((e) => ({ ...e, attr: e.attr === 'non_field_errors' ? null : e.attr })) : login.errors);
+    }
+    window.location.assign(next);
+  } finally {
+    button.disabled = false;
+  }
+});

@@ -1,0 +1,215 @@
+// Checkout: the hold's countdown (on the server's clock), the pay step, and Stripe.js's Card
+// Element confirmed with confirmCardPayment. A declined card can be retried while the hold runs.
+import { api, config, el, money } from './api.js';
+
+const cfg = config();
+const $ = (id) => document.getElementById(id);
+const summary = $('summary');
+const countdown = $('countdown');
+const statusNode = $('status');
+const payError = $('pay-error');
+const paySection = $('pay-section');
+const payButton = $('pay');
+const cardForm = $('card-form');
+const confirmButton = $('confirm');
+const releaseButton = $('release');
+const back = $('back');
+
+let skewMs = 0; // the server's clock minus ours, from the Date header
+let expiresAt = 0;
+let ticking = null;
+let stripe = null;
+let card = null;
+let clientSecret = '';
+let warned = false;
+let finished = false;
+
+function serverNow() {
+  return Date.now() + skewMs;
+}
+
+async function fetchBooking() {
+  const res = await api(`/api/v1/bookings/${cfg.booking}/`);
+  const date = res.headers.get('Date');
+  if (date && !Number.isNaN(Date.parse(date))) skewMs = Date.parse(date) - Date.now();
+  return res;
+}
+
+function showSeats(booking) {
+  const list = el('ul', { class: 'seat-lines' });
+  for (const seat of booking.seats) {
+    list.append(el('li', { text: `Seat ${seat.label} · ${seat.tier} · ${money(seat.price, booking.currency)}` }));
+  }
+  summary.replaceChildren(list, el('p', { class: 'total', text: `Total ${money(booking.total, booking.currency)}` }));
+}
+
+function lapsed() {
+  finish();
+  paySection.hidden = true;
+  countdown.hidden = true;
+  payError.textContent = 'Your hold has lapsed: these seats are free again for everyone. Go back to the seat map to pick seats again.';
+  back.hidden = false;
+  back.querySelector('a').focus();
+}
+
+function finish() {
+  finished = true;
+  if (ticking) clearInterval(ticking);
+  ticking = null;
+}
+
+function tick() {
+  const left = Math.max(0, Math.round((expiresAt - serverNow()) / 1000));
+  const minutes = Math.floor(left / 60);
+  const seconds = String(left % 60).padStart(2, '0');
+  countdown.textContent = `Your seats are held for ${minutes}:${seconds} more.`;
+  if (left <= 60 && !warned) {
+    warned = true;
+    statusNode.textContent = 'Less than a minute left to pay before your seats are released.';
+  }
+  if (left <= 0) {
+    fetchBooking().then((res) => {
+      if (res.ok && res.data.status === 'confirmed') confirmed();
+      else if (!res.ok || res.data.status !== 'pending' || expiresAt <= serverNow()) lapsed();
+    });
+    finish();
+  }
+}
+
+function confirmed() {
+  finish();
+  window.location.assign(`/bookings/?booking=${cfg.booking}#booking-${cfg.booking}`);
+}
+
+async function start() {
+  const res = await fetchBooking();
+  if (!res.ok) {
+    summary.replaceChildren(el('p', { text: res.errors.map((e) => e.detail).join(' ') }));
+    return;
+  }
+  const booking = res.data;
+  showSeats(booking);
+  if (booking.status === 'confirmed') return confirmed();
+  if (booking.status === 'expired') return lapsed();
+  if (booking.status !== 'pending') {
+    statusNode.textContent = `This booking is ${booking.status}.`;
+    back.hidden = false;
+    return;
+  }
+  expiresAt = Date.parse(booking.expires_at);
+  countdown.hidden = false;
+  paySection.hidden = false;
+  tick();
+  ticking = setInterval(tick, 1000);
+}
+
+// Development and tests: localstripe's Stripe.js mock cannot attach a card to a PaymentIntent
+// (its confirmCardPayment only completes 3-D Secure), so the card typed into its Card Element
+// is confirmed by the shop's test-card door instead. Production uses Stripe.js as it is.
+function emulated(stripeJs) {
+  return {
+    elements: (...args) => stripeJs.elements(...args),
+    confirmCardPayment: async (secret, data) => {
+      const element = data.payment_method.card;
+      const number = element.value && element.value.card ? element.value.card.number : '';
+      const res = await api(`/checkout/${cfg.booking}/test-card/`, { method: 'POST', body: { number } });
+      const body = res.data || {};
+      if (res.ok && body.status && body.status !== 'declined') return { paymentIntent: { status: body.status } };
+      return { error: { code: body.code || 'card_declined', message: body.message || 'Your card was declined.' } };
+    },
+  };
+}
+
+function labelEmulatorInputs() {
+  const names = { number: 'Card number', exp_month: 'Expiry month (MM)', exp_year: 'Expiry year (YY)', cvc: 'CVC', postal_code: 'Postal code' };
+  for (const input of document.querySelectorAll('#card-element input')) {
+    const name = names[input.getAttribute('placeholder')];
+    if (name) input.setAttribute('aria-label', name);
+  }
+}
+
+payButton.addEventListener('click', async () => {
+  payButton.disabled = true;
+  payError.textContent = '';
+  statusNode.textContent = 'Opening the payment…';
+  const res = await api(`/api/v1/bookings/${cfg.booking}/pay/`, { method: 'POST', body: {} });
+  if (!res.ok) {
+    payButton.disabled = false;
+    statusNode.textContent = '';
+    if (res.status === 409) return lapsedOrClosed(res);
+    const wait = res.headers.get('Retry-After');
+    payError.textContent = res.status === 503 ? `Payments are unavailable right now; your seats stay held. Try again${wait ? ` in ${wait} s` : ''}.` : res.errors.map((e) => e.detail).join(' ');
+    return;
+  }
+  clientSecret = res.data.client_secret;
+  if (typeof window.Stripe !== 'function') {
+    payError.textContent = 'The card form could not be loaded. Check your connection and reload the page.';
+    payButton.disabled = false;
+    return;
+  }
+  const stripeJs = window.Stripe(res.data.publishable_key);
+  stripe = cfg.stripeEmulator ? emulated(stripeJs) : stripeJs;
+  card = stripe.elements().create('card');
+  card.mount('#card-element');
+  labelEmulatorInputs();
+  payButton.hidden = true;
+  cardForm.hidden = false;
+  statusNode.textContent = 'Enter your card details, then confirm the payment.';
+  const first = document.querySelector('#card-element input');
+  if (first) first.focus();
+  else if (card.focus) card.focus();
+});
+
+async function lapsedOrClosed(res) {
+  const again = await fetchBooking();
+  if (again.ok && again.data.status === 'confirmed') return confirmed();
+  if (again.ok && again.data.status === 'expired') return lapsed();
+  payError.textContent = res.errors.map((e) => e.detail).join(' ');
+}
+
+cardForm.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  if (finished) return;
+  confirmButton.disabled = true;
+  payError.textContent = '';
+  statusNode.textContent = 'Confirming your payment…';
+  const result = await stripe.confirmCardPayment(clientSecret, { payment_method: { card } });
+  if (result.error) {
+    confirmButton.disabled = false;
+    statusNode.textContent = '';
+    const declined = result.error.code === 'card_declined' || /declin/i.test(result.error.message || '');
+    payError.textContent = declined
+      ? 'Your card was declined. Your seats are still held: try again or use another card.'
+      : `The payment did not go through: ${result.error.message || 'unknown error'}. Your seats are still held; try again.`;
+    return;
+  }
+  statusNode.textContent = 'Payment received. Issuing your tickets…';
+  finish();
+  for (let i = 0; i < 60; i += 1) {
+    const res = await fetchBooking();
+    if (res.ok && res.data.status === 'confirmed') return confirmed();
+    if (res.ok && res.data.status === 'cancelled') {
+      payError.textContent = 'Your seats were lost before the payment arrived; the money is being refunded in full.';
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  statusNode.textContent = 'Payment received. Your tickets will appear in My bookings in a moment.';
+});
+
+releaseButton.addEventListener('click', async () => {
+  releaseButton.disabled = true;
+  const res = await api(`/api/v1/bookings/${cfg.booking}/cancel/`, { method: 'POST', body: {} });
+  if (res.ok) {
+    finish();
+    paySection.hidden = true;
+    countdown.hidden = true;
+    statusNode.textContent = 'Your seats were released.';
+    back.hidden = false;
+  } else {
+    releaseButton.disabled = false;
+    payError.textContent = res.errors.map((e) => e.detail).join(' ');
+  }
+});
+
+start();

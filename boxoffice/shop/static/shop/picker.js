@@ -1,0 +1,281 @@
+// The show page's seat picker: one <button> per seat, a roving tab stop moved by the arrow
+// keys, the live seat map (server-sent events) applied as it arrives, a price breakdown before
+// holding, and a polite live region for what changes.
+import { api, config, el, money, sumMoney } from './api.js';
+
+const cfg = config();
+const mapNode = document.getElementById('seat-map');
+const selectionNode = document.getElementById('selection');
+const holdButton = document.getElementById('hold');
+const holdError = document.getElementById('hold-error');
+const announcer = document.getElementById('announcer');
+const STORE = `boxoffice.picks.${cfg.showtime}`;
+const STATUS_WORDS = { available: 'available', held: 'held by another customer', booked: 'sold' };
+
+const seats = new Map(); // seat id -> seat entry of the seat map
+const buttons = new Map(); // seat id -> its button
+let rows = []; // [[button, ...], ...] in drawing order, for the arrow keys
+let currency = 'usd';
+let picked = new Set(loadPicks());
+let stream = null;
+let pollTimer = null;
+
+function loadPicks() {
+  try {
+    return JSON.parse(sessionStorage.getItem(STORE) || '[]');
+  } catch {
+    return [];
+  }
+}
+
+function savePicks() {
+  sessionStorage.setItem(STORE, JSON.stringify([...picked]));
+}
+
+let flip = false;
+function announce(text) {
+  // A trailing non-breaking space alternates so that the same words are announced again.
+  flip = !flip;
+  announcer.textContent = text + (flip ? '\u00a0' : '');
+}
+
+function seatName(seat) {
+  const state = picked.has(seat.id) ? 'selected' : STATUS_WORDS[seat.status] || seat.status;
+  const kind = seat.kind && seat.kind !== 'standard' ? `, ${seat.kind === 'wheelchair' ? 'wheelchair space' : 'companion seat'}` : '';
+  return `Seat ${seat.label}, ${seat.tier}${kind}, ${money(seat.price, currency)}, ${state}`;
+}
+
+function paint(seat) {
+  const button = buttons.get(seat.id);
+  if (!button) return;
+  const mine = picked.has(seat.id);
+  button.className = `seat ${seat.tier} ${mine ? 'picked' : seat.status}`;
+  button.setAttribute('aria-label', seatName(seat));
+  button.setAttribute('aria-pressed', mine ? 'true' : 'false');
+  if (seat.status !== 'available' && !mine) button.setAttribute('aria-disabled', 'true');
+  else button.removeAttribute('aria-disabled');
+  button.title = seatName(seat);
+}
+
+function render(map) {
+  currency = map.currency || currency;
+  seats.clear();
+  buttons.clear();
+  const byRow = new Map();
+  for (const seat of map.seats) {
+    seats.set(seat.id, seat);
+    if (!byRow.has(seat.row)) byRow.set(seat.row, []);
+    byRow.get(seat.row).push(seat);
+  }
+  const focusedId = document.activeElement && document.activeElement.dataset ? Number(document.activeElement.dataset.seat) : null;
+  const rowNodes = [];
+  rows = [];
+  const rowNames = [...byRow.keys()].sort((a, b) => a.length - b.length || a.localeCompare(b));
+  for (const rowName of rowNames) {
+    const rowSeats = byRow.get(rowName).sort((a, b) => a.number - b.number);
+    const rowNode = el('div', { class: 'row', role: 'group', 'aria-label': `Row ${rowName}` });
+    rowNode.append(el('span', { class: 'row-label', 'aria-hidden': 'true', text: rowName }));
+    const rowButtons = [];
+    for (const seat of rowSeats) {
+      const button = el('button', { type: 'button', class: 'seat', 'data-seat': seat.id, tabindex: '-1' });
+      button.textContent = String(seat.number);
+      button.style.gridColumnStart = String(seat.number + 1);
+      buttons.set(seat.id, button);
+      rowButtons.push(button);
+      rowNode.append(button);
+    }
+    rows.push(rowButtons);
+    rowNodes.push(rowNode);
+  }
+  mapNode.replaceChildren(...rowNodes);
+  mapNode.removeAttribute('aria-busy');
+  // Picks kept from before (a reload, a sign-in) stay only while their seats are free.
+  picked = new Set([...picked].filter((id) => seats.get(id) && seats.get(id).status === 'available'));
+  for (const seat of seats.values()) paint(seat);
+  const start = buttons.get(focusedId) || buttons.get([...picked][0]) || firstFree() || rows.flat()[0];
+  if (start) {
+    start.tabIndex = 0;
+    if (focusedId && buttons.get(focusedId)) start.focus();
+  }
+  savePicks();
+  renderSelection();
+}
+
+function firstFree() {
+  for (const row of rows) for (const b of row) if (seats.get(Number(b.dataset.seat)).status === 'available') return b;
+  return null;
+}
+
+function applyStatuses(changes) {
+  const lost = [];
+  for (const { id, status } of changes) {
+    const seat = seats.get(id);
+    if (!seat || seat.status === status) continue;
+    seat.status = status;
+    if (picked.has(id) && status !== 'available') {
+      picked.delete(id);
+      lost.push(seat.label);
+    }
+    paint(seat);
+  }
+  if (lost.length) {
+    savePicks();
+    renderSelection();
+    const message = `Seat ${lost.join(', ')} was just taken by someone else. Please pick another.`;
+    holdError.textContent = message;
+  }
+}
+
+function pickedSeats() {
+  return [...picked].map((id) => seats.get(id)).filter(Boolean).sort((a, b) => a.label.localeCompare(b.label, 'en', { numeric: true }));
+}
+
+function renderSelection() {
+  const chosen = pickedSeats();
+  if (holdButton) holdButton.disabled = chosen.length === 0;
+  if (!chosen.length) {
+    selectionNode.replaceChildren(el('p', { text: `No seats picked yet. You can pick up to ${cfg.maxSeats}.` }));
+    return;
+  }
+  const morning = cfg.timeFactor !== '1.00' && cfg.timeFactor !== '1';
+  const table = el('table', { class: 'breakdown' });
+  table.append(el('caption', { text: 'Price breakdown' }));
+  const head = el('tr');
+  for (const label of ['Seat', 'Tier', 'How', 'Price']) head.append(el('th', { scope: 'col', text: label }));
+  table.append(el('thead', {}, head));
+  const body = el('tbody');
+  for (const seat of chosen) {
+    const how = `${cfg.basePrice} × ${cfg.tierFactors[seat.tier] || '1.00'} ${seat.tier}` + (morning ? ` × ${cfg.timeFactor} morning` : '');
+    const tr = el('tr');
+    tr.append(el('th', { scope: 'row', text: seat.label }), el('td', { text: seat.tier }), el('td', { text: how }), el('td', { class: 'num', text: money(seat.price, currency) }));
+    body.append(tr);
+  }
+  table.append(body);
+  const total = sumMoney(chosen.map((s) => s.price));
+  const foot = el('tr');
+  foot.append(el('th', { scope: 'row', colspan: '3', text: `Total for ${chosen.length} seat${chosen.length > 1 ? 's' : ''}` }), el('td', { class: 'num total', text: money(total, currency) }));
+  table.append(el('tfoot', {}, foot));
+  const nodes = [table];
+  if (morning) nodes.push(el('p', { class: 'help', text: `Morning show: prices include the morning factor ×${cfg.timeFactor}.` }));
+  selectionNode.replaceChildren(...nodes);
+}
+
+function toggle(button) {
+  const seat = seats.get(Number(button.dataset.seat));
+  if (!seat) return;
+  holdError.textContent = '';
+  if (picked.has(seat.id)) {
+    picked.delete(seat.id);
+    paint(seat);
+    renderSelection();
+    savePicks();
+    announce(`Seat ${seat.label} removed. ${summary()}`);
+    return;
+  }
+  if (seat.status !== 'available') {
+    announce(`Seat ${seat.label} is ${STATUS_WORDS[seat.status] || seat.status}; pick another.`);
+    return;
+  }
+  if (picked.size >= cfg.maxSeats) {
+    holdError.textContent = `You can pick up to ${cfg.maxSeats} seats.`;
+    return;
+  }
+  picked.add(seat.id);
+  paint(seat);
+  renderSelection();
+  savePicks();
+  announce(`Seat ${seat.label} selected. ${summary()}`);
+}
+
+function summary() {
+  const chosen = pickedSeats();
+  if (!chosen.length) return 'No seats picked.';
+  return `${chosen.length} seat${chosen.length > 1 ? 's' : ''}, total ${money(sumMoney(chosen.map((s) => s.price)), currency)}.`;
+}
+
+function move(from, key) {
+  let r = rows.findIndex((row) => row.includes(from));
+  if (r < 0) return null;
+  let i = rows[r].indexOf(from);
+  if (key === 'ArrowLeft') i = Math.max(0, i - 1);
+  else if (key === 'ArrowRight') i = Math.min(rows[r].length - 1, i + 1);
+  else if (key === 'Home') i = 0;
+  else if (key === 'End') i = rows[r].length - 1;
+  else if (key === 'ArrowUp' || key === 'ArrowDown') {
+    const next = r + (key === 'ArrowUp' ? -1 : 1);
+    if (next < 0 || next >= rows.length) return from;
+    const number = Number(from.textContent);
+    r = next;
+    i = rows[r].reduce((best, b, j) => (Math.abs(Number(b.textContent) - number) < Math.abs(Number(rows[r][best].textContent) - number) ? j : best), 0);
+  } else return null;
+  return rows[r][i];
+}
+
+mapNode.addEventListener('click', (event) => {
+  const button = event.target.closest('button.seat');
+  if (button) {
+    for (const b of buttons.values()) b.tabIndex = -1;
+    button.tabIndex = 0;
+    toggle(button);
+  }
+});
+
+mapNode.addEventListener('keydown', (event) => {
+  const button = event.target.closest('button.seat');
+  if (!button) return;
+  const target = move(button, event.key);
+  if (!target) return;
+  event.preventDefault();
+  button.tabIndex = -1;
+  target.tabIndex = 0;
+  target.focus();
+});
+
+async function loadOnce() {
+  const res = await api(`/api/v1/showtimes/${cfg.showtime}/seats/`);
+  if (res.ok) render(res.data);
+  return res.ok;
+}
+
+function listen() {
+  stream = new EventSource(`/api/v1/showtimes/${cfg.showtime}/seats/events/`);
+  stream.addEventListener('snapshot', (event) => render(JSON.parse(event.data)));
+  stream.addEventListener('seats', (event) => applyStatuses(JSON.parse(event.data)));
+  stream.addEventListener('error', () => {
+    // EventSource reconnects by itself (with Last-Event-ID); if it gave up, poll instead.
+    if (stream.readyState === EventSource.CLOSED && !pollTimer) {
+      pollTimer = setInterval(loadOnce, 5000);
+    }
+  });
+}
+
+if (holdButton) {
+  holdButton.addEventListener('click', async () => {
+    const chosen = pickedSeats();
+    if (!chosen.length) return;
+    holdButton.disabled = true;
+    holdError.textContent = '';
+    announce('Holding your seats…');
+    const res = await api('/api/v1/bookings/', { method: 'POST', body: { showtime: cfg.showtime, seats: chosen.map((s) => s.id) } });
+    if (res.ok) {
+      sessionStorage.removeItem(STORE);
+      window.location.assign(`/checkout/${res.data.id}/`);
+      return;
+    }
+    if (res.status === 401) {
+      window.location.assign(`/signin/?next=${encodeURIComponent(location.pathname)}`);
+      return;
+    }
+    const detail = res.errors.map((e) => e.detail).join(' ');
+    const code = res.errors[0] && res.errors[0].code;
+    holdError.textContent = code === 'seats_unavailable' ? `${detail} Someone else got there first; please pick other seats.` : detail;
+    if (code === 'seats_unavailable') await loadOnce();
+    renderSelection();
+  });
+}
+
+if (window.EventSource) listen();
+else {
+  loadOnce();
+  pollTimer = setInterval(loadOnce, 5000);
+}

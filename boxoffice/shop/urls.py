@@ -1,0 +1,19 @@
+"""The shop's pages: mounted at the site root by config/urls.py."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "shop"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("shows/<int:showtime_id>/", views.show, name="show"),
+    path("checkout/<int:booking_id>/", views.checkout, name="checkout"),
+    path("checkout/<int:booking_id>/test-card/", views.test_card, name="test-card"),
+    path("bookings/", views.bookings, name="bookings"),
+    path("signup/", views.signup, name="signup"),
+    path("signin/", views.signin, name="signin"),
+    path("staff/checkin/", views.checkin, name="checkin"),
+    path("staff/checkin/count/<int:showtime_id>/", views.checkin_count, name="checkin-count"),
+]
