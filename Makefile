@@ -59,6 +59,7 @@ test-resilience: $(BIN)/.installed
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 fmt: $(BIN)/.installed
 	$(BIN)/ruff check --fix .
