@@ -8,7 +8,7 @@ class CookieOrHeaderJWTScheme(OpenApiAuthenticationExtension):
     target_class = "boxoffice.accounts.authentication.CookieOrHeaderJWTAuthentication"
     name = ["bearerAuth", "cookieAuth"]
 
-    def get_security_definition(self, auto_schema):  # type: ignore[no-untyped-def]
+    def get_security_definition(self, auto_schema):
         return [
             {
                 "type": "http",

@@ -6,7 +6,7 @@ class IsAdmin(BasePermission):
 
     message = "Only administrators may do this."
 
-    def has_permission(self, request, view):  # type: ignore[no-untyped-def]
+    def has_permission(self, request, view):
         user = request.user
         return bool(user and user.is_authenticated and user.is_admin)
 
@@ -18,7 +18,7 @@ class IsAdminOrReadOnly(BasePermission):
     # Read by the schema generator (boxoffice.core.openapi): reads need no sign-in.
     allows_anonymous_reads = True
 
-    def has_permission(self, request, view):  # type: ignore[no-untyped-def]
+    def has_permission(self, request, view):
         if request.method in SAFE_METHODS:
             return True
         user = request.user

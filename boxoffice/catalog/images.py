@@ -16,7 +16,7 @@ from PIL import Image, UnidentifiedImageError
 ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP"}
 
 
-def validate_poster(upload) -> None:  # type: ignore[no-untyped-def]
+def validate_poster(upload) -> None:
     max_bytes = settings.POSTER_MAX_BYTES
     if upload.size is not None and upload.size > max_bytes:
         raise ValidationError(

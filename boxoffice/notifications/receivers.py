@@ -24,10 +24,10 @@ def _queue(booking: Booking, kind: str) -> None:
 
 
 @receiver(booking_confirmed, sender=Booking)
-def queue_receipt(sender, booking: Booking, **kwargs) -> None:  # type: ignore[no-untyped-def]
+def queue_receipt(sender, booking: Booking, **kwargs) -> None:
     _queue(booking, EmailNotification.Kind.RECEIPT)
 
 
 @receiver(booking_cancelled, sender=Booking)
-def queue_cancellation(sender, booking: Booking, **kwargs) -> None:  # type: ignore[no-untyped-def]
+def queue_cancellation(sender, booking: Booking, **kwargs) -> None:
     _queue(booking, EmailNotification.Kind.CANCELLATION)

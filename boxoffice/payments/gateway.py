@@ -65,7 +65,7 @@ def _intent(resource: stripe.PaymentIntent) -> Intent:
     )
 
 
-def _call(what: str, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+def _call(what: str, fn, *args, **kwargs):
     try:
         return fn(*args, **kwargs)
     except (stripe.APIConnectionError, stripe.AuthenticationError, stripe.RateLimitError) as exc:

@@ -19,7 +19,7 @@ from boxoffice.accounts.services import ensure_admin
 class Command(BaseCommand):
     help = "Create or update an administrator from BOXOFFICE_ADMIN_{USERNAME,EMAIL,PASSWORD}."
 
-    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+    def handle(self, *args, **options):
         username = os.environ.get("BOXOFFICE_ADMIN_USERNAME", "").strip()
         email = os.environ.get("BOXOFFICE_ADMIN_EMAIL", "").strip()
         password = os.environ.get("BOXOFFICE_ADMIN_PASSWORD", "")

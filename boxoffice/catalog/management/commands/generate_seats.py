@@ -17,7 +17,7 @@ def _rows(value: str | None) -> list[str]:
 class Command(BaseCommand):
     help = "Replace a screen's seats with a rows x seats-per-row grid (rows A, B, ...)."
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser):
         parser.add_argument("screen", help="The screen's name")
         parser.add_argument("--theater", help="The theater's name, when screen names repeat")
         parser.add_argument("--rows", type=int, required=True)
@@ -25,7 +25,7 @@ class Command(BaseCommand):
         parser.add_argument("--vip", help="Comma-separated VIP rows, e.g. A")
         parser.add_argument("--premium", help="Comma-separated premium rows, e.g. B,C")
 
-    def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
+    def handle(self, *args, **opts):
         screens = Screen.objects.filter(name=opts["screen"]).select_related("theater")
         if opts["theater"]:
             screens = screens.filter(theater__name=opts["theater"])

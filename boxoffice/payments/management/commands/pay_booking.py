@@ -16,11 +16,11 @@ from boxoffice.payments import gateway
 class Command(BaseCommand):
     help = "Pay a pending booking through the Stripe emulator (test keys only)."
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser):
         parser.add_argument("booking_id", type=int)
         parser.add_argument("--card", default="4242424242424242", help="Test card number")
 
-    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+    def handle(self, *args, **options):
         if not settings.STRIPE_SECRET_KEY.startswith("sk_test_"):
             raise CommandError("pay_booking only runs with test keys (sk_test_...).")
         booking = Booking.objects.filter(pk=options["booking_id"]).first()

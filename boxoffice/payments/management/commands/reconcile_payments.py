@@ -11,10 +11,10 @@ from boxoffice.payments.services import reconcile
 class Command(BaseCommand):
     help = "Settle pending/expired bookings whose PaymentIntent succeeded (lost webhooks)."
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser):
         parser.add_argument("--days", type=int, default=3, help="How far back to look (default 3)")
 
-    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+    def handle(self, *args, **options):
         outcomes = reconcile(max_age_days=options["days"])
         summary = ", ".join(f"{k}: {v}" for k, v in sorted(outcomes.items())) or "nothing to settle"
         self.stdout.write(summary)

@@ -87,7 +87,7 @@ def poster_png(title: str, colour: tuple[int, int, int]) -> bytes:
 class Command(BaseCommand):
     help = "Load (or top up) the demo catalog, schedule and logins."
 
-    def add_arguments(self, parser):  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser):
         parser.add_argument(
             "--days", type=int, default=7, help="Days of shows from today (default 7)"
         )
@@ -97,7 +97,7 @@ class Command(BaseCommand):
             help="Run even with DEBUG off (creates logins with published passwords)",
         )
 
-    def handle(self, *args, **opts):  # type: ignore[no-untyped-def]
+    def handle(self, *args, **opts):
         if not settings.DEBUG:
             if not opts["force"]:
                 raise CommandError(
