@@ -6,6 +6,8 @@ DEBUG. The refresh cookie is scoped to the auth endpoints so it is not sent with
 
 from __future__ import annotations
 
+from typing import Literal, TypedDict
+
 from django.conf import settings
 from django.http import HttpResponse
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
@@ -13,8 +15,14 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 REFRESH_COOKIE_PATH = "/api/v1/auth/"
 
 
+class _CookieFlags(TypedDict):
+    httponly: bool
+    secure: bool
+    samesite: Literal["Lax", "Strict", "None"]
+
+
 def set_auth_cookies(response: HttpResponse, *, access: str, refresh: str | None) -> None:
-    common = {
+    common: _CookieFlags = {
         "httponly": True,
         "secure": settings.JWT_COOKIE_SECURE,
         "samesite": settings.JWT_COOKIE_SAMESITE,
