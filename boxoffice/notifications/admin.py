@@ -4,6 +4,8 @@ given-up email again."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -16,15 +18,16 @@ class StateFilter(admin.SimpleListFilter):
     title = "state"
     parameter_name = "state"
 
-    def lookups(self, request, model_admin):  # type: ignore[no-untyped-def]
+    def lookups(self, request, model_admin):
         return EmailNotification.State.choices
 
-    def queryset(self, request, queryset):  # type: ignore[no-untyped-def]
-        return {
+    def queryset(self, request, queryset):
+        by_state: dict[str | None, Callable[[], QuerySet[EmailNotification]]] = {
             EmailNotification.State.GAVE_UP: queryset.gave_up,
             EmailNotification.State.PENDING: queryset.pending,
             EmailNotification.State.SENT: queryset.sent,
-        }.get(self.value(), queryset.all)()
+        }
+        return by_state.get(self.value(), queryset.all)()
 
 
 @admin.register(EmailNotification)
@@ -56,7 +59,9 @@ class EmailNotificationAdmin(admin.ModelAdmin):
         "sent_at",
         "failed_at",
     ]
-    readonly_fields = fields
+    # The stubs type `fields` as (possibly nested) field groups and `readonly_fields` as flat
+    # names; this list is flat.
+    readonly_fields = fields  # type: ignore[assignment]
 
     @admin.display(description="state")
     def state_label(self, note: EmailNotification) -> str:
@@ -85,8 +90,8 @@ class EmailNotificationAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False

@@ -4,23 +4,26 @@ worker stopped retrying, with the last error shown."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from .models import Refund, StripeEvent
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
 
 
@@ -28,15 +31,16 @@ class RefundStateFilter(admin.SimpleListFilter):
     title = "state"
     parameter_name = "state"
 
-    def lookups(self, request, model_admin):  # type: ignore[no-untyped-def]
+    def lookups(self, request, model_admin):
         return [("gave_up", "Gave up"), ("pending", "Pending"), ("succeeded", "Succeeded")]
 
-    def queryset(self, request, queryset):  # type: ignore[no-untyped-def]
-        return {
+    def queryset(self, request, queryset):
+        by_state: dict[str | None, Callable[[], QuerySet[Refund]]] = {
             "gave_up": queryset.gave_up,
             "pending": queryset.pending,
             "succeeded": queryset.succeeded,
-        }.get(self.value(), queryset.all)()
+        }
+        return by_state.get(self.value(), queryset.all)()
 
 
 @admin.register(Refund)

@@ -179,9 +179,8 @@ def settle_payment_intent(intent_id: str) -> str:
         return "mismatch:unknown_intent"
     if intent.status != "succeeded":
         return f"not_succeeded:{intent.status}"
-    booking = (
-        Booking.objects.filter(pk=_int(intent.booking_id)).first() if intent.booking_id else None
-    )
+    booking_id = _int(intent.booking_id)
+    booking = Booking.objects.filter(pk=booking_id).first() if booking_id is not None else None
     if booking is None:
         log.error("payment %s names no booking of ours (metadata %r)", intent.id, intent.booking_id)
         return "mismatch:booking"

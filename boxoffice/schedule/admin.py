@@ -7,8 +7,9 @@ booked show's sold terms, and cancelling refunds everyone, exactly as through th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from django import forms
@@ -21,6 +22,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 
+from boxoffice.accounts.models import User
 from boxoffice.catalog.admin import ProtectedByBookingsMixin
 from boxoffice.catalog.models import validate_currency_code
 from boxoffice.core.errors import Conflict
@@ -50,7 +52,7 @@ class WallClockField(forms.SplitDateTimeField):
 
     widget = widgets.AdminSplitDateTime
 
-    def compress(self, data_list: list[Any]) -> datetime | None:
+    def compress(self, data_list: Sequence[Any] | None) -> datetime | None:
         if not data_list:
             return None
         if data_list[0] in self.empty_values:
@@ -310,7 +312,10 @@ class ShowtimeAdmin(ProtectedByBookingsMixin, admin.ModelAdmin):
             try:
                 for show in live:
                     services.cancel_showtime(
-                        showtime=show, reason=form.cleaned_data["reason"], by=request.user
+                        showtime=show,
+                        reason=form.cleaned_data["reason"],
+                        # The admin site serves only signed-in staff: never an AnonymousUser.
+                        by=cast(User, request.user),
                     )
             except Conflict as exc:
                 form.add_error(None, _message(exc))
