@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.http import HttpRequest
 
+from boxoffice.accounts.models import User
 from boxoffice.schedule.models import Showtime
 
 from . import services
@@ -26,12 +27,14 @@ class BookingSeatInline(admin.TabularInline):
         "is_live",
         "hold_expires_at",
     ]
-    readonly_fields = fields
+    # The stubs type `fields` as (possibly nested) field groups and `readonly_fields` as flat
+    # names; this list is flat.
+    readonly_fields = fields  # type: ignore[assignment]
 
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest, obj: Booking | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request: HttpRequest, obj: Booking | None = None) -> bool:
         return False
 
 
@@ -105,16 +108,16 @@ class BookingAdmin(admin.ModelAdmin):
     list_select_related = ["user", "showtime__movie", "showtime__screen__theater"]
     inlines = [BookingSeatInline]
 
-    def get_readonly_fields(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def get_readonly_fields(self, request: HttpRequest, obj: Booking | None = None) -> list[str]:
         return [f.name for f in Booking._meta.fields]
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request: HttpRequest, obj: Booking | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_delete_permission(self, request: HttpRequest, obj: Booking | None = None) -> bool:
         return False
 
 
@@ -125,11 +128,13 @@ class PricePolicyAdmin(admin.ModelAdmin):
     list_display = ["id", *PricePolicy.VERSION_FIELDS, "created_at", "created_by"]
     readonly_fields = ["created_at", "created_by"]
 
-    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+    def save_model(self, request: HttpRequest, obj: PricePolicy, form: Any, change: bool) -> None:
         new = services.new_price_policy(
-            by=request.user, **{f: form.cleaned_data[f] for f in PricePolicy.VERSION_FIELDS}
+            # The admin site lets only signed-in staff this far: never an AnonymousUser.
+            by=cast(User, request.user),
+            **{f: form.cleaned_data[f] for f in PricePolicy.VERSION_FIELDS},
         )
         obj.pk = new.pk
 
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_delete_permission(self, request: HttpRequest, obj: PricePolicy | None = None) -> bool:
         return False

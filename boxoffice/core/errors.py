@@ -154,7 +154,9 @@ class ErrorResponse401Serializer(serializers.Serializer):
     """The body of a 401 response."""
 
     type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
-    errors = _Error401Serializer(many=True)
+    # A field named like Serializer.errors (the stubs see that property); DRF's metaclass
+    # moves declared fields off the class, so nothing is shadowed at runtime.
+    errors = _Error401Serializer(many=True)  # type: ignore[assignment]
 
 
 class _ValidationErrorSerializer(serializers.Serializer):
@@ -168,7 +170,9 @@ class ErrorResponse400Serializer(serializers.Serializer):
     not be read (``client_error``: malformed JSON, a body too large)."""
 
     type = serializers.ChoiceField(choices=["validation_error", "client_error"])
-    errors = _ValidationErrorSerializer(many=True)
+    # A field named like Serializer.errors (the stubs see that property); DRF's metaclass
+    # moves declared fields off the class, so nothing is shadowed at runtime.
+    errors = _ValidationErrorSerializer(many=True)  # type: ignore[assignment]
 
 
 class _Error409Serializer(serializers.Serializer):
@@ -181,4 +185,6 @@ class ErrorResponse409Serializer(serializers.Serializer):
     """The body of a 409 response."""
 
     type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
-    errors = _Error409Serializer(many=True)
+    # A field named like Serializer.errors (the stubs see that property); DRF's metaclass
+    # moves declared fields off the class, so nothing is shadowed at runtime.
+    errors = _Error409Serializer(many=True)  # type: ignore[assignment]

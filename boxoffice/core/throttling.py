@@ -15,11 +15,17 @@ from __future__ import annotations
 
 import hashlib
 import time
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.cache.backends.redis import RedisCache
 from rest_framework import exceptions, throttling
+
+if TYPE_CHECKING:  # rest_framework.views imports the throttles itself: no runtime import
+    from redis import Redis
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
 
 _DURATIONS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -30,14 +36,14 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), _DURATIONS[period.strip()[0].lower()]
 
 
-_redis_clients: dict[tuple[str, ...], object] = {}
+_redis_clients: dict[tuple[str, ...], Redis] = {}
 
 
-def _redis_client(backend: RedisCache):  # type: ignore[no-untyped-def]
+def _redis_client(backend: RedisCache) -> Redis:
     """One redis-py client per cache backend and process. Django builds a new client object for
     every cache operation, and building one (its response-callback table) costs more than the
     round trip itself on the hot path; a client is thread-safe over its connection pool."""
-    servers = tuple(backend._cache._servers)
+    servers = tuple(backend._cache._servers)  # type: ignore[attr-defined]  # private: not in the stubs
     client = _redis_clients.get(servers)
     if client is None:
         client = _redis_clients[servers] = backend._cache.get_client(write=True)
@@ -77,7 +83,7 @@ def hit_and_get_many(key: str, *, window_seconds: int, keys: list[str]) -> tuple
     pipeline.expire(full_key, window_seconds + 1, nx=True)
     pipeline.mget(full_keys)
     count, _, values = pipeline.execute()
-    loads = backend._cache._serializer.loads
+    loads = backend._cache._serializer.loads  # type: ignore[attr-defined]  # private: not in the stubs
     return int(count), {k: loads(v) for k, v in zip(keys, values, strict=True) if v is not None}
 
 
@@ -87,10 +93,10 @@ class FixedWindowThrottle(throttling.BaseThrottle):
     def get_rate(self) -> str | None:
         return settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].get(self.scope)
 
-    def get_ident_key(self, request, view) -> str | None:  # type: ignore[no-untyped-def]
+    def get_ident_key(self, request: Request, view: APIView | None) -> str | None:
         raise NotImplementedError
 
-    def allow_request(self, request, view) -> bool:  # type: ignore[no-untyped-def]
+    def allow_request(self, request: Request, view: APIView | None) -> bool:
         rate = self.get_rate()
         if not rate:
             return True
@@ -106,7 +112,7 @@ class FixedWindowThrottle(throttling.BaseThrottle):
     def wait(self) -> float | None:
         return getattr(self, "_wait", None)
 
-    def count_and_get_many(self, request, view, keys: list[str]) -> dict:  # type: ignore[no-untyped-def]
+    def count_and_get_many(self, request: Request, view: APIView | None, keys: list[str]) -> dict:
         """Count this request and read ``keys`` from the cache in one round trip; raise
         Throttled (429) when over the rate. For hot views that read the cache anyway."""
         rate = self.get_rate()
@@ -127,7 +133,7 @@ class AnonThrottle(FixedWindowThrottle):
 
     scope = "anon"
 
-    def get_ident_key(self, request, view) -> str | None:  # type: ignore[no-untyped-def]
+    def get_ident_key(self, request: Request, view: APIView | None) -> str | None:
         if request.user and request.user.is_authenticated:
             return None
         return self.get_ident(request)
@@ -138,7 +144,7 @@ class UserThrottle(FixedWindowThrottle):
 
     scope = "user"
 
-    def get_ident_key(self, request, view) -> str | None:  # type: ignore[no-untyped-def]
+    def get_ident_key(self, request: Request, view: APIView | None) -> str | None:
         if request.user and request.user.is_authenticated:
             return str(request.user.pk)
         return None
@@ -149,7 +155,7 @@ class LoginIPThrottle(FixedWindowThrottle):
 
     scope = "login_ip"
 
-    def get_ident_key(self, request, view) -> str | None:  # type: ignore[no-untyped-def]
+    def get_ident_key(self, request: Request, view: APIView | None) -> str | None:
         return self.get_ident(request)
 
 
@@ -159,7 +165,7 @@ class LoginUsernameThrottle(FixedWindowThrottle):
 
     scope = "login_username"
 
-    def get_ident_key(self, request, view) -> str | None:  # type: ignore[no-untyped-def]
+    def get_ident_key(self, request: Request, view: APIView | None) -> str | None:
         username = request.data.get("username") if hasattr(request.data, "get") else None
         if not isinstance(username, str) or not username:
             return None

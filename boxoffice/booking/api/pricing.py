@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from datetime import time
+from typing import cast
 
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -12,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from boxoffice.accounts.models import User
 from boxoffice.accounts.permissions import IsAdmin
 
 from .. import pricing, services
@@ -22,7 +25,7 @@ from ..models import PricePolicy
 class LocalTimeField(serializers.TimeField):
     """A wall-clock time without an offset (``HH:MM[:SS]``), in each theater's own zone."""
 
-    def to_internal_value(self, value):  # type: ignore[no-untyped-def]
+    def to_internal_value(self, value: time | str) -> time:
         if isinstance(value, str) and re.search(r"(Z|[+-]\d{2}:?\d{2})$", value.strip()):
             raise ValidationError(
                 "Give a local wall-clock time without an offset, like 12:00: it applies in "
@@ -64,5 +67,6 @@ class PricePolicyView(APIView):
         current = pricing.current_policy()
         data = PricePolicySerializer(current, data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        policy = services.new_price_policy(by=request.user, **data.validated_data)
+        # IsAdmin: request.user is a User here, never an AnonymousUser.
+        policy = services.new_price_policy(by=cast(User, request.user), **data.validated_data)
         return Response(PricePolicySerializer(policy).data, status=status.HTTP_201_CREATED)

@@ -9,6 +9,8 @@ rewrites rows so that the tables say what the clock already says.
     python manage.py expire_holds
 """
 
+from typing import Any
+
 from django.core.management.base import BaseCommand
 
 from boxoffice.core import housekeeping
@@ -17,6 +19,6 @@ from boxoffice.core import housekeeping
 class Command(BaseCommand):
     help = "Run the housekeeping jobs once (lapsed holds, cancelled shows, old keys, reconciling)."
 
-    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, **options: Any) -> None:
         for name, result in housekeeping.run().items():
             self.stdout.write(f"{name}: {result}")

@@ -20,6 +20,7 @@ import contextlib
 import logging
 import threading
 import time
+from typing import Any
 
 from django.conf import settings
 from django.db import (
@@ -51,7 +52,7 @@ def _loop(stop: threading.Event) -> None:
 class Command(DBWorkerCommand):
     help = "Run background tasks (db_worker) with periodic housekeeping."
 
-    def handle(self, *args, **options):  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, **options: Any) -> None:
         options["reload"] = False
         stop = threading.Event()
         threading.Thread(target=_loop, args=(stop,), daemon=True, name="housekeeping").start()
