@@ -116,6 +116,16 @@ def setup_django(env: dict[str, str]) -> None:
     django.setup()
 
 
+def without_single_seat_rule(screen: object) -> None:
+    """Turn off the screen's single-seat rule (409 single_seat_gap) where the model has it:
+    random picks would keep tripping it, and the benchmarks measure holding seats, not the rule."""
+    from boxoffice.catalog.models import Screen
+
+    if any(f.name == "single_seat_rule" for f in Screen._meta.get_fields()):
+        Screen.objects.filter(pk=screen.pk).update(single_seat_rule=False)
+        screen.single_seat_rule = False  # type: ignore[attr-defined]
+
+
 # --- gunicorn ---------------------------------------------------------------------------------
 
 
@@ -214,6 +224,68 @@ def gunicorn(
         yield server
     finally:
         _stop(process)
+
+
+# How a server is run. "serve" is scripts/serve (gunicorn managing uvicorn workers that run
+# config.asgi: streams as coroutines, the rest through a2wsgi in WEB_THREADS threads);
+# "gthread" and "sync" are gunicorn's own workers running config.wsgi. All three use
+# deploy/gunicorn.conf.py (through bench/gunicorn_conf.py: no access log, no recycling).
+SERVER_KINDS = ("serve", "gthread", "sync")
+
+
+@contextlib.contextmanager
+def server(
+    name: str,
+    env: dict[str, str],
+    *,
+    kind: str = "serve",
+    workers: int | None = None,
+    threads: int = 8,
+    ready_path: str = "/api/v1/showtimes/",
+) -> Iterator[Server]:
+    """The project served like production: ``kind`` is one of SERVER_KINDS. ``workers``
+    defaults to the production default (2 x cores + 1)."""
+    port = free_port()
+    logfile = Path(tempfile.gettempdir()) / f"boxoffice-bench-{name}-{port}.log"
+    env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "LOG_LEVEL": "WARNING"}
+    if workers is not None:
+        env["WEB_CONCURRENCY"] = str(workers)
+    if kind == "serve":
+        env["WEB_THREADS"] = str(threads)
+        cmd = [str(ROOT / "scripts" / "serve")]
+        # scripts/serve names deploy/gunicorn.conf.py first; a later -c wins.
+        extra = ["-c", str(ROOT / "bench" / "gunicorn_conf.py")]
+    elif kind in ("gthread", "sync"):
+        env["GUNICORN_THREADS"] = str(threads if kind == "gthread" else 1)
+        cmd = [PYTHON, "-m", "gunicorn", "config.wsgi:application"]
+        extra = ["-c", str(ROOT / "bench" / "gunicorn_conf.py")]
+    else:
+        raise ValueError(f"kind must be one of {SERVER_KINDS}, not {kind!r}")
+    env["PATH"] = f"{Path(PYTHON).parent}:{env.get('PATH', '')}"
+    with logfile.open("wb") as out:
+        process = subprocess.Popen(
+            [*cmd, *extra, "--log-level", "warning"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    srv = Server(name, port, process, logfile)
+    try:
+        _wait_ready(srv, ready_path, timeout=60)
+        yield srv
+    finally:
+        _stop(process)
+
+
+def describe_server(kind: str, workers: int | None, threads: int) -> str:
+    n = workers if workers is not None else f"{(os.cpu_count() or 1) * 2 + 1} (default)"
+    if kind == "serve":
+        return f"scripts/serve: {n} uvicorn workers x WEB_THREADS={threads}"
+    if kind == "gthread":
+        return f"gunicorn gthread: {n} workers x {threads} threads (config.wsgi)"
+    return f"gunicorn sync: {n} workers (config.wsgi)"
 
 
 @contextlib.contextmanager
