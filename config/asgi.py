@@ -9,6 +9,7 @@ One application, two kinds of request:
 """
 
 import os
+from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -19,10 +20,15 @@ django_wsgi = get_wsgi_application()
 
 from boxoffice.live.asgi import matches, stream_seat_map  # noqa: E402
 
-_wsgi = WSGIMiddleware(django_wsgi, workers=int(os.environ.get("WEB_THREADS", "8")))
+# Django's handler returns an HttpResponse, which is the iterable of bytes WSGI wants; the
+# stubs type it by its class, not by that protocol.
+_wsgi = WSGIMiddleware(
+    django_wsgi,  # type: ignore[arg-type]
+    workers=int(os.environ.get("WEB_THREADS", "8")),
+)
 
 
-async def application(scope, receive, send):  # type: ignore[no-untyped-def]
+async def application(scope: Any, receive: Any, send: Any) -> None:
     showtime_id = matches(scope)
     if showtime_id is not None:
         await stream_seat_map(scope, receive, send, showtime_id)

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -104,30 +104,43 @@ class Hub:
 
     # --- receiving changes ------------------------------------------------------------------
 
-    async def _dispatch(self, change_id: int, showtime_id: int) -> None:
+    async def _dispatch(self, change_id: int, showtime_id: int, *, from_feed: bool = False) -> None:
+        """Tell the show's streams about one change. A notification is only a claim: Redis
+        pub/sub channels are shared by every database number of a Redis server, so another
+        deployment's changes arrive here too, with ids of *its* feed. A change counts as seen
+        only once it was read from this database's feed (``from_feed``: the catch-up read) or
+        its feed row was found naming the notified show; otherwise a foreign id would hide this
+        feed's own change of the same id when it comes."""
         if change_id in self._seen:
             return
-        self._seen[change_id] = None
-        while len(self._seen) > self.SEEN_MAX:
-            self._seen.popitem(last=False)
-        self._last_id = max(self._last_id, change_id)
         streams = self.streams.get(showtime_id)
         if not streams:
+            if from_feed:
+                self._remember(change_id)
             return
         try:
-            update = await db(_update_for, change_id)
-            self.lapses[showtime_id] = await db(feed.next_lapse, showtime_id)
+            update = await db(_update_for, change_id, showtime_id)
+            if update is not None:
+                self.lapses[showtime_id] = await db(feed.next_lapse, showtime_id)
         except Exception:
             log.exception("could not read seat change %s", change_id)
-            self._seen.pop(change_id, None)  # the catch-up read tries again
+            return  # the catch-up read tries again
+        if update is None:  # not (yet) a change of this feed: nothing to tell
             return
-        if update is None:
+        if change_id in self._seen:  # told meanwhile (the notice and the catch-up read raced)
             return
+        self._remember(change_id)
         for stream in list(streams):
             try:
                 stream.queue.put_nowait(update)
             except asyncio.QueueFull:
                 stream.overflowed = True  # a stream this far behind is sent a new snapshot
+
+    def _remember(self, change_id: int) -> None:
+        self._seen[change_id] = None
+        while len(self._seen) > self.SEEN_MAX:
+            self._seen.popitem(last=False)
+        self._last_id = max(self._last_id, change_id)
 
     async def _listen_postgres(self) -> None:
         import psycopg
@@ -178,7 +191,7 @@ class Hub:
                 log.warning("seat-change catch-up failed: %s", exc)
                 continue
             for change_id, showtime_id in rows:
-                await self._dispatch(change_id, showtime_id)
+                await self._dispatch(change_id, showtime_id, from_feed=True)
 
     async def _watch_lapses(self) -> None:
         while True:
@@ -200,11 +213,13 @@ def _newest_change() -> int:
     return SeatChange.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
 
 
-def _update_for(change_id: int) -> Update | None:
+def _update_for(change_id: int, showtime_id: int) -> Update | None:
+    """The update for one change of the feed, or None when the feed has no such change of this
+    show (a notification from another deployment sharing the Redis server)."""
     row = feed.change(change_id)
-    if row is None:
+    if row is None or row[0] != showtime_id:
         return None
-    showtime_id, seat_ids = row
+    _, seat_ids = row
     if seat_ids is None:
         version, body = feed.snapshot_body(showtime_id)
         return Update(change_id=max(change_id, version), event="snapshot", data=body)
@@ -232,7 +247,7 @@ HUB = Hub()
 
 
 @contextlib.asynccontextmanager
-async def subscribed(showtime_id: int):  # type: ignore[no-untyped-def]
+async def subscribed(showtime_id: int) -> AsyncIterator[Stream]:
     stream = await HUB.subscribe(showtime_id)
     try:
         yield stream

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from django.conf import settings
 from django.db.models import Q
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -106,7 +106,7 @@ class SeatEventsView(APIView):
             )
         },
     )
-    def get(self, request: Request, showtime_id: int) -> HttpResponse:
+    def get(self, request: Request, showtime_id: int) -> StreamingHttpResponse:
         if not Showtime.objects.filter(pk=showtime_id).exists():
             raise NotFound("No such showtime.")
         header = request.headers.get("Last-Event-ID", "").strip()
