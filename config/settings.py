@@ -379,6 +379,8 @@ DEFAULT_CLEANING_MINUTES = 15
 BOOKING_HOLD_SECONDS = env_int("BOOKING_HOLD_SECONDS", 600)
 BOOKING_MAX_SEATS = env_int("BOOKING_MAX_SEATS", 10)
 BOOKING_CANCEL_CUTOFF_MINUTES = env_int("BOOKING_CANCEL_CUTOFF_MINUTES", 60)
+# Wheelchair spaces (and their companion seats) go to general sale this long before the show.
+ACCESSIBLE_RELEASE_MINUTES = env_int("ACCESSIBLE_RELEASE_MINUTES", 60)
 # --- Live seat map (server-sent events; boxoffice/live) -----------------------------------------
 # How changes cross processes and hosts: auto (Redis when CACHE_URL is Redis, else PostgreSQL
 # LISTEN/NOTIFY, else polling the feed table on SQLite), postgres, redis or poll.

@@ -188,7 +188,11 @@ def theater(db) -> Theater:  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def screen(theater) -> Screen:  # type: ignore[no-untyped-def]
-    screen = Screen.objects.create(theater=theater, name="Screen 1", cleaning_minutes=15)
+    # Without the single-seat gap rule (new screens have it): these suites hold seats freely,
+    # as on a screen that existed before the rule; tests/seatrules has screens with it.
+    screen = Screen.objects.create(
+        theater=theater, name="Screen 1", cleaning_minutes=15, single_seat_rule=False
+    )
     generate_seat_grid(
         screen=screen, rows=4, seats_per_row=5, tiers={"vip": ["A"], "premium": ["B"]}
     )

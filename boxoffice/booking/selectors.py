@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db.models import (
     FilteredRelation,
     Max,
@@ -24,7 +25,7 @@ from boxoffice.accounts.models import User
 from boxoffice.catalog.models import Seat
 from boxoffice.schedule.models import Showtime
 
-from . import pricing, seatmap_cache
+from . import pricing, seatmap_cache, seatrules
 from .models import Booking, BookingSeat, SeatChange
 
 
@@ -32,7 +33,12 @@ def seat_map(
     showtime: Showtime, *, now: datetime | None = None
 ) -> tuple[list[dict[str, Any]], datetime | None]:
     """Every seat of the show's screen in natural order with its price and status, and the
-    moment the first hold shown as ``held`` lapses (when this answer goes stale by itself).
+    moment the answer goes stale by itself: the first hold shown as ``held`` lapses, or the
+    wheelchair spaces and companion seats go to general sale (their ``reason`` disappears).
+
+    Each seat also has its ``kind``, its drawing position ``x``/``y`` (aisles included), and a
+    ``reason`` only where a rule, not a sale, stops it being chosen by anyone
+    (:func:`seatrules.reason`: ``blocked``, ``wheelchair_only``, ``companion_only``).
 
     One query: the seats LEFT JOINed to their live booking row for this show (the unique index
     guarantees at most one). Prices come from :func:`pricing.quote`, as a hold's would.
@@ -47,12 +53,25 @@ def seat_map(
             )
         )
         .order_by("row_index", "number")
-        .values_list("id", "row", "number", "tier", "live__id", "live__hold_expires_at")
+        .values_list(
+            "id",
+            "row",
+            "number",
+            "tier",
+            "live__id",
+            "live__hold_expires_at",
+            "kind",
+            "x",
+            "y",
+            "blocked",
+        )
     )
     prices = pricing.quote(showtime=showtime, seat_tiers={row[0]: row[3] for row in rows}).seats
     seats = []
     valid_until: datetime | None = None
-    for seat_id, row, number, tier, live_id, hold_expires_at in rows:
+    release_at = showtime.starts_at - timedelta(minutes=settings.ACCESSIBLE_RELEASE_MINUTES)
+    released = now >= release_at
+    for seat_id, row, number, tier, live_id, hold_expires_at, kind, x, y, blocked in rows:
         # The Python twin of models.live_seat_q, on the joined row.
         if live_id is None:
             status = "available"
@@ -65,19 +84,40 @@ def seat_map(
             )
         else:
             status = "available"
-        seats.append(
-            {
-                "id": seat_id,
-                "row": row,
-                "number": number,
-                "label": f"{row}{number}",
-                "tier": tier,
-                # Two places, as every money field of the API (jpy prices read "1251.00").
-                "price": f"{prices[seat_id].price:.2f}",
-                "status": status,
-            }
-        )
+        entry = {
+            "id": seat_id,
+            "row": row,
+            "number": number,
+            "label": f"{row}{number}",
+            "tier": tier,
+            # Two places, as every money field of the API (jpy prices read "1251.00").
+            "price": f"{prices[seat_id].price:.2f}",
+            "status": status,
+            "kind": kind,
+            "x": x,
+            "y": y,
+        }
+        if blocked:
+            entry["reason"] = seatrules.REASON_BLOCKED
+        elif kind != "standard" and not released:
+            entry["reason"] = (
+                seatrules.REASON_WHEELCHAIR_ONLY
+                if kind == seatrules.WHEELCHAIR
+                else seatrules.REASON_COMPANION_ONLY
+            )
+            valid_until = release_at if valid_until is None else min(valid_until, release_at)
+        seats.append(entry)
     return seats, valid_until
+
+
+def screen_drawing(seats: list[dict[str, Any]]) -> dict[str, Any]:
+    """The room's size in drawing cells (aisles included) and where the screen is: above row
+    ``y`` 0, across columns 0 to ``width`` - 1."""
+    return {
+        "width": max((seat["x"] for seat in seats), default=-1) + 1,
+        "rows": max((seat["y"] for seat in seats), default=-1) + 1,
+        "position": "top",
+    }
 
 
 def seat_map_version(showtime_id: int) -> int:
@@ -97,7 +137,8 @@ def showtime_for_seat_map(showtime_id: int) -> Showtime:
 
 
 def seat_map_object(showtime: Showtime) -> tuple[dict[str, Any], datetime | None]:
-    """The seat map as the API gives it: ``{showtime, currency, version, seats}``, and when it
+    """The seat map as the API gives it: ``{showtime, currency, version, screen, seats}``
+    (``screen``: :func:`screen_drawing`), and when it
     goes stale by itself. ``version`` is read first: a change committing meanwhile is then
     reflected in the seats and replayed again from the version, never lost."""
     version = getattr(showtime, "seat_map_version", None)
@@ -108,6 +149,7 @@ def seat_map_object(showtime: Showtime) -> tuple[dict[str, Any], datetime | None
         "showtime": showtime.pk,
         "currency": showtime.currency,
         "version": version,
+        "screen": screen_drawing(seats),
         "seats": seats,
     }, valid_until
 

@@ -151,12 +151,33 @@ class ScreenAdmin(ProtectedByBookingsMixin, TimingAdminMixin, admin.ModelAdmin):
 class SeatAdmin(admin.ModelAdmin):
     """Read-only: a seat's tier prices it and its id is on sold tickets, so grids are built by
     the grid builder (``generate_seats`` or ``POST /api/v1/screens/{id}/seats/generate/``),
-    which also refreshes the seat maps."""
+    which also refreshes the seat maps. Seats are blocked and unblocked with the list's
+    actions (``services.update_seats``, which redraws the seat maps too)."""
 
-    list_display = ["label", "screen", "row", "number", "tier"]
-    list_filter = ["tier", "screen__theater", "screen"]
+    list_display = ["label", "screen", "row", "number", "tier", "kind", "blocked"]
+    list_filter = ["tier", "kind", "blocked", "screen__theater", "screen"]
     search_fields = ["screen__name", "row"]
     list_select_related = ["screen__theater"]
+    actions = ["block_seats", "unblock_seats"]
+
+    def _set_blocked(self, request: HttpRequest, queryset: Any, blocked: bool) -> None:
+        by_screen: dict[int, list[int]] = {}
+        for seat_id, screen_id in queryset.values_list("pk", "screen_id"):
+            by_screen.setdefault(screen_id, []).append(seat_id)
+        for screen_id, seat_ids in by_screen.items():
+            services.update_seats(
+                screen=Screen.objects.get(pk=screen_id), seat_ids=seat_ids, blocked=blocked
+            )
+        count = sum(len(ids) for ids in by_screen.values())
+        self.message_user(request, f"{count} seat(s) {'blocked' if blocked else 'unblocked'}.")
+
+    @admin.action(description="Block the selected seats (not for sale)")
+    def block_seats(self, request: HttpRequest, queryset: Any) -> None:
+        self._set_blocked(request, queryset, True)
+
+    @admin.action(description="Unblock the selected seats (for sale again)")
+    def unblock_seats(self, request: HttpRequest, queryset: Any) -> None:
+        self._set_blocked(request, queryset, False)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -14,11 +14,12 @@ from rest_framework.response import Response
 
 from boxoffice.accounts.permissions import IsAdmin, IsAdminOrReadOnly
 from boxoffice.core.errors import ErrorResponse409Serializer
+from boxoffice.core.filters import MAX_ID
 from boxoffice.core.views import ProtectedDestroyMixin
 
 from . import selectors, services
 from .images import validate_poster
-from .models import Genre, Movie, Screen, Seat, Theater, Tier, validate_currency_code
+from .models import Genre, Movie, Screen, Seat, SeatKind, Theater, Tier, validate_currency_code
 from .rows import ROW_NAME
 
 
@@ -97,7 +98,16 @@ class ScreenSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Screen
-        fields = ["id", "theater", "name", "cleaning_minutes", "capacity"]
+        fields = [
+            "id",
+            "theater",
+            "name",
+            "cleaning_minutes",
+            "capacity",
+            "single_seat_rule",
+            "sweet_spot_column_percent",
+            "sweet_spot_row_percent",
+        ]
         extra_kwargs = {
             "cleaning_minutes": {"help_text": "Minutes kept free after each show (default 15)."}
         }
@@ -114,7 +124,18 @@ class SeatSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Seat
-        fields = ["id", "row", "number", "label", "tier"]
+        fields = [
+            "id",
+            "row",
+            "number",
+            "label",
+            "tier",
+            "kind",
+            "companion_of",
+            "blocked",
+            "x",
+            "y",
+        ]
 
 
 def _row_names() -> serializers.ListField:
@@ -132,10 +153,40 @@ class TiersSerializer(serializers.Serializer):
     vip = _row_names()
 
 
+def _seat_labels(help_text: str = "") -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.RegexField(
+            r"^[A-Z]{1,3}[1-9][0-9]{0,2}$",
+            error_messages={"invalid": "Seat labels are a row and a number: A1, AA12."},
+        ),
+        required=False,
+        max_length=services.MAX_ROWS * services.MAX_SEATS_PER_ROW,
+        help_text=help_text or None,
+    )
+
+
+class KindsSerializer(serializers.Serializer):
+    standard = _seat_labels()
+    wheelchair = _seat_labels()
+    companion = _seat_labels()
+
+
 class SeatGridSerializer(serializers.Serializer):
     rows = serializers.IntegerField(min_value=1, max_value=services.MAX_ROWS)
     seats_per_row = serializers.IntegerField(min_value=1, max_value=services.MAX_SEATS_PER_ROW)
     tiers = TiersSerializer(required=False, help_text='e.g. {"vip": ["A"], "premium": ["B","C"]}')
+    aisles_after = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=services.MAX_SEATS_PER_ROW),
+        required=False,
+        max_length=services.MAX_SEATS_PER_ROW,
+        help_text="Seat numbers followed by an aisle in every row, e.g. [4, 12].",
+    )
+    kinds = KindsSerializer(
+        required=False,
+        help_text='Seat kinds by label, e.g. {"wheelchair": ["A1", "A2"], "companion": ["A3"]}; '
+        "each companion seat belongs to the wheelchair space beside it.",
+    )
+    blocked = _seat_labels("Labels of seats not for sale.")
 
     def to_internal_value(self, data):  # type: ignore[no-untyped-def]
         tiers = data.get("tiers") if hasattr(data, "get") else None
@@ -144,6 +195,17 @@ class SeatGridSerializer(serializers.Serializer):
             if unknown:
                 raise ValidationError({"tiers": [f"Unknown tier(s) {unknown}; use {Tier.values}."]})
         return super().to_internal_value(data)
+
+
+class SeatUpdateSerializer(serializers.Serializer):
+    seats = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        min_length=1,
+        max_length=services.MAX_ROWS * services.MAX_SEATS_PER_ROW,
+        help_text="Seat ids of this screen.",
+    )
+    blocked = serializers.BooleanField(required=False, help_text="true: not for sale.")
+    kind = serializers.ChoiceField(choices=SeatKind.choices, required=False)
 
 
 class MovieFilter(django_filters.FilterSet):
@@ -246,6 +308,26 @@ class ScreenViewSet(CatalogViewSet):
     def seats(self, request: Request, pk: str | None = None) -> Response:
         screen = self.get_object()
         return Response(SeatSerializer(selectors.seats_of(screen), many=True).data)
+
+    @extend_schema(
+        summary="Block or unblock seats, or change their kind (admin); redraws the seat maps",
+        request=SeatUpdateSerializer,
+        responses={200: SeatSerializer(many=True)},
+        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)],
+    )
+    @seats.mapping.patch
+    def update_seats(self, request: Request, pk: str | None = None) -> Response:
+        screen = self.get_object()
+        data = SeatUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        seats = services.update_seats(
+            screen=screen,
+            seat_ids=values["seats"],
+            blocked=values.get("blocked"),
+            kind=values.get("kind"),
+        )
+        return Response(SeatSerializer(seats, many=True).data)
 
     @extend_schema(
         summary="Build the seat grid (admin); replaces the screen's seats",

@@ -113,11 +113,35 @@ def _default_cleaning_minutes() -> int:
     return settings.DEFAULT_CLEANING_MINUTES
 
 
+class SeatKind(models.TextChoices):
+    STANDARD = "standard", "Standard"
+    WHEELCHAIR = "wheelchair", "Wheelchair space"
+    COMPANION = "companion", "Companion seat"
+
+
 class Screen(models.Model):
     theater = models.ForeignKey(Theater, on_delete=models.CASCADE, related_name="screens")
     name = models.CharField(max_length=100)
     cleaning_minutes = models.PositiveSmallIntegerField(
         default=_default_cleaning_minutes, validators=[MaxValueValidator(240)]
+    )
+    # Seat rules (boxoffice.booking.seatrules). Screens that existed before the rule got False.
+    single_seat_rule = models.BooleanField(
+        default=True,
+        help_text="Refuse holds that would leave one empty seat alone in a row (409 "
+        "single_seat_gap), unless the selection could not avoid it.",
+    )
+    sweet_spot_column_percent = models.PositiveSmallIntegerField(
+        default=50,
+        validators=[MaxValueValidator(100)],
+        help_text="Best available aims here across the room: 0 = leftmost column, 100 = "
+        "rightmost (default 50, the centre).",
+    )
+    sweet_spot_row_percent = models.PositiveSmallIntegerField(
+        default=67,
+        validators=[MaxValueValidator(100)],
+        help_text="Best available aims here from front to back: 0 = the front row (nearest the "
+        "screen), 100 = the back row (default 67, about two thirds back).",
     )
 
     class Meta:
@@ -127,6 +151,12 @@ class Screen(models.Model):
             models.CheckConstraint(
                 condition=models.Q(cleaning_minutes__lte=240), name="catalog_screen_cleaning_range"
             ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    sweet_spot_column_percent__lte=100, sweet_spot_row_percent__lte=100
+                ),
+                name="catalog_screen_sweet_spot_range",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -134,13 +164,29 @@ class Screen(models.Model):
 
 
 class Seat(models.Model):
-    """One seat of a screen's grid. ``row_index`` orders rows naturally (Z before AA)."""
+    """One seat of a screen's grid. ``row_index`` orders rows naturally (Z before AA).
+
+    ``x``/``y`` place it in the drawing of the room (aisles included: seats side by side have
+    consecutive ``x``; a larger step is an aisle). A ``companion`` seat belongs to the
+    wheelchair space beside it (``companion_of``). A ``blocked`` seat is not for sale."""
 
     screen = models.ForeignKey(Screen, on_delete=models.CASCADE, related_name="seats")
     row = models.CharField(max_length=3)
     row_index = models.PositiveSmallIntegerField()
     number = models.PositiveSmallIntegerField()
     tier = models.CharField(max_length=16, choices=Tier.choices, default=Tier.STANDARD)
+    kind = models.CharField(max_length=16, choices=SeatKind.choices, default=SeatKind.STANDARD)
+    companion_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="companions",
+        help_text="For a companion seat: the wheelchair space it belongs to.",
+    )
+    blocked = models.BooleanField(default=False, help_text="Not for sale.")
+    x = models.PositiveSmallIntegerField(default=0, help_text="Drawing column, aisles included.")
+    y = models.PositiveSmallIntegerField(default=0, help_text="Drawing row (0: the front).")
 
     class Meta:
         ordering = ["screen_id", "row_index", "number"]
@@ -153,6 +199,9 @@ class Seat(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(tier__in=Tier.values), name="catalog_seat_tier_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=SeatKind.values), name="catalog_seat_kind_valid"
             ),
         ]
 

@@ -6,5 +6,5 @@ from django.dispatch import Signal
 # sender=Movie or Screen, instance=<it>: a movie or screen was changed; its duration or cleaning
 # gap may have changed, and the shows it spans must follow (or the change be refused).
 timing_changed = Signal()
-# sender=Screen, screen_id=<int>: its seat grid was rebuilt.
+# sender=Screen, screen_id=<int>: its seat grid was rebuilt, or seats' kinds or blocking changed.
 seat_grid_changed = Signal()

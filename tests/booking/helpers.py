@@ -46,7 +46,7 @@ def seat_map(client: APIClient, showtime: Showtime) -> list[dict[str, Any]]:
     response = client.get(f"/api/v1/showtimes/{showtime.pk}/seats/")
     assert response.status_code == 200, response.content
     body = response.json()
-    assert set(body) == {"showtime", "currency", "version", "seats"}
+    assert set(body) == {"showtime", "currency", "version", "screen", "seats"}
     assert body["showtime"] == showtime.pk
     return body["seats"]
 

@@ -34,7 +34,10 @@ def _local_memory_cache(settings):  # type: ignore[no-untyped-def]
 
 
 def grid_screen(theater, rows: int, per_row: int) -> Screen:  # type: ignore[no-untyped-def]
-    screen = Screen.objects.create(theater=theater, name=f"{rows}x{per_row}")
+    # Without the single-seat gap rule: the holds below leave B2 alone on purpose.
+    screen = Screen.objects.create(
+        theater=theater, name=f"{rows}x{per_row}", single_seat_rule=False
+    )
     generate_seat_grid(
         screen=screen, rows=rows, seats_per_row=per_row, tiers={"vip": ["A"], "premium": ["B"]}
     )

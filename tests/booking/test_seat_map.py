@@ -25,7 +25,10 @@ def test_every_seat_in_natural_order_with_tier_prices(api, showtime):
     seats = seat_map(api, showtime)
 
     assert [s["label"] for s in seats] == [f"{r}{n}" for r in "ABCD" for n in range(1, 6)]
-    assert set(seats[0]) == {"id", "row", "number", "label", "tier", "price", "status"}
+    assert set(seats[0]) == {
+        *("id", "row", "number", "label", "tier", "price", "status"),
+        *("kind", "x", "y"),  # seat rules (issue 12); "reason" only where a rule applies
+    }
     assert {s["status"] for s in seats} == {"available"}
     by_row = {s["row"]: (s["tier"], s["price"]) for s in seats}
     # An evening show at base 10.00: standard 1.00, premium 1.25, vip 1.50.

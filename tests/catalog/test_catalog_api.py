@@ -58,6 +58,9 @@ def test_anonymous_reads_the_catalog(api, movie, screen):
             "name": "Screen 1",
             "cleaning_minutes": 15,
             "capacity": 20,
+            "single_seat_rule": False,  # the fixture's screen (tests/conftest.py)
+            "sweet_spot_column_percent": 50,
+            "sweet_spot_row_percent": 67,
         }
     ]
     assert api.get(f"/api/v1/screens/{screen.id}/").json()["capacity"] == 20

@@ -28,7 +28,10 @@ def test_seats_are_a_plain_array_in_row_and_number_order(api, screen):
     seats = response.json()
     assert isinstance(seats, list)  # not paginated
     assert len(seats) == 20
-    assert set(seats[0]) == {"id", "row", "number", "label", "tier"}
+    assert set(seats[0]) == {
+        *("id", "row", "number", "label", "tier"),
+        *("kind", "companion_of", "blocked", "x", "y"),  # seat rules (issue 12)
+    }
     assert [s["label"] for s in seats[:6]] == ["A1", "A2", "A3", "A4", "A5", "B1"]
     assert rows_in_order(seats) == ["A", "B", "C", "D"]
     tiers = {s["row"]: s["tier"] for s in seats}

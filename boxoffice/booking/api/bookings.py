@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
 from django.conf import settings
 from django.db.models import QuerySet
@@ -15,11 +17,12 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import ErrorDetail, ValidationError
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from boxoffice.catalog.models import Tier
 from boxoffice.core.errors import ErrorResponse409Serializer
 from boxoffice.core.filters import MAX_ID, IdFilter
 from boxoffice.core.idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -118,13 +121,61 @@ class BookingSerializer(serializers.ModelSerializer):
 
 
 class HoldRequestSerializer(serializers.Serializer):
+    """Either ``seats`` (named seats) or ``quantity`` (best available), exactly one."""
+
     showtime = serializers.IntegerField(min_value=1, max_value=MAX_ID)
     seats = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
         allow_empty=True,
         max_length=1000,
-        help_text="Seat ids of the show's screen, each once; 1 to BOOKING_MAX_SEATS (10).",
+        required=False,
+        help_text="Seat ids of the show's screen, each once; 1 to BOOKING_MAX_SEATS (10). "
+        "Instead of quantity.",
     )
+    quantity = serializers.IntegerField(
+        min_value=1,
+        max_value=1000,
+        required=False,
+        help_text="Best available: hold the best N seats side by side in one row (no aisle "
+        "between), closest to the screen's sweet spot; 1 to BOOKING_MAX_SEATS. Instead of "
+        "seats. 409 no_adjacent_seats when no row has them.",
+    )
+    tier = serializers.ChoiceField(
+        choices=Tier.choices, required=False, help_text="Best available: only seats of this tier."
+    )
+    allow_split = serializers.BooleanField(
+        default=False,
+        help_text="Best available: when no row has N together, accept the best split across "
+        "two adjacent rows.",
+    )
+    accessible = serializers.BooleanField(
+        default=False,
+        help_text="Wheelchair spaces are held only with accessible: true (until "
+        "ACCESSIBLE_RELEASE_MINUTES before the show). With quantity, the seats include one "
+        "wheelchair space (and its companion seats first).",
+    )
+
+    def to_internal_value(self, data: Any) -> dict:
+        try:
+            return super().to_internal_value(data)
+        except ValidationError as exc:
+            # Say that seats (or quantity) is missing too, not only the other fields' errors.
+            neither = hasattr(data, "get") and data.get("seats") is data.get("quantity") is None
+            if neither and isinstance(exc.detail, dict):
+                exc.detail.setdefault("seats", [ErrorDetail(self.EITHER, code="required")])
+            raise
+
+    EITHER = "Send either seats (named seats) or quantity (best available)."
+
+    def validate(self, attrs: dict) -> dict:
+        has_seats, has_quantity = "seats" in attrs, "quantity" in attrs
+        if has_seats == has_quantity:
+            raise ValidationError({"seats": [ErrorDetail(self.EITHER, code="required")]})
+        if has_seats and ("tier" in attrs or attrs.get("allow_split")):
+            raise ValidationError(
+                {"tier": ["tier and allow_split go with quantity (best available) only."]}
+            )
+        return attrs
 
 
 class BookingFilter(django_filters.FilterSet):
@@ -170,7 +221,8 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         return selectors.bookings_visible_to(self.request.user)
 
     @extend_schema(
-        summary="Hold seats (all or nothing); pay with POST /bookings/{id}/pay/",
+        summary="Hold seats (named, or the best N available; all or nothing); pay with "
+        "POST /bookings/{id}/pay/",
         request=HoldRequestSerializer,
         responses={201: BookingSerializer, 409: ErrorResponse409Serializer},
         parameters=[idempotency_parameter],
@@ -186,9 +238,23 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         )
         if showtime is None:
             raise ValidationError({"showtime": ["No such showtime."]})
-        booking = services.create_hold(
-            user=request.user, showtime=showtime, seat_ids=data.validated_data["seats"]
-        )
+        values = data.validated_data
+        if "quantity" in values:
+            booking = services.hold_best_available(
+                user=request.user,
+                showtime=showtime,
+                quantity=values["quantity"],
+                tier=values.get("tier"),
+                allow_split=values["allow_split"],
+                accessible=values["accessible"],
+            )
+        else:
+            booking = services.create_hold(
+                user=request.user,
+                showtime=showtime,
+                seat_ids=values["seats"],
+                accessible=values["accessible"],
+            )
         booking = selectors.booking_list().get(pk=booking.pk)
         return Response(self.get_serializer(booking).data, status=status.HTTP_201_CREATED)
 

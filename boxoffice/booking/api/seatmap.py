@@ -29,6 +29,31 @@ class SeatMapEntrySerializer(serializers.Serializer):
     tier = serializers.ChoiceField(choices=["standard", "premium", "vip"])
     price = serializers.DecimalField(max_digits=10, decimal_places=2)
     status = serializers.ChoiceField(choices=["available", "held", "booked"])
+    kind = serializers.ChoiceField(
+        choices=["standard", "wheelchair", "companion"],
+        help_text="A wheelchair space, a companion seat (belongs to the space beside it) or a "
+        "standard seat.",
+    )
+    x = serializers.IntegerField(help_text="Drawing column from the left, aisles included.")
+    y = serializers.IntegerField(help_text="Drawing row from the front (0 nearest the screen).")
+    reason = serializers.ChoiceField(
+        choices=["blocked", "wheelchair_only", "companion_only"],
+        required=False,
+        help_text="Present only where a rule, not a sale, stops the seat being chosen: blocked "
+        "(not for sale), wheelchair_only (held only with accessible: true), companion_only (held "
+        "only with its wheelchair space or by that space's holder). The last two go away "
+        "ACCESSIBLE_RELEASE_MINUTES before the show.",
+    )
+
+
+class SeatMapScreenSerializer(serializers.Serializer):
+    width = serializers.IntegerField(help_text="Drawing columns, aisles included.")
+    rows = serializers.IntegerField(help_text="Drawing rows.")
+    position = serializers.ChoiceField(
+        choices=["top"],
+        help_text="Where the projection screen is drawn: top = above row y 0, spanning columns "
+        "0 to width - 1.",
+    )
 
 
 class SeatMapSerializer(serializers.Serializer):
@@ -38,6 +63,7 @@ class SeatMapSerializer(serializers.Serializer):
         help_text="The position in the show's seat-change stream this map reflects (the `id` "
         "of the live seat map's events: resume the stream from it with Last-Event-ID)."
     )
+    screen = SeatMapScreenSerializer(help_text="The room's size and the screen's position.")
     seats = SeatMapEntrySerializer(many=True)
 
 
