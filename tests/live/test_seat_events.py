@@ -5,13 +5,8 @@ processes and hosts are tested in test_serve.py."""
 
 from __future__ import annotations
 
-import http.client
-import json
-import threading
 import time
 from collections.abc import Iterator
-from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -19,59 +14,13 @@ import requests
 from boxoffice.booking import services
 from boxoffice.booking.models import SeatChange
 from tests.conftest import make_user
+from tests.live.sse import Events
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def seat(showtime, label: str) -> int:  # type: ignore[no-untyped-def]
     return showtime.screen.seats.get(row=label[0], number=int(label[1:])).pk
-
-
-class Events:
-    """Reads a text/event-stream in a thread, as EventSource does: frames are parsed as their
-    bytes arrive (``read1``: no waiting for a buffer to fill); ``events`` fills up."""
-
-    def __init__(self, url: str, headers: dict[str, str] | None = None) -> None:
-        parts = urlsplit(url)
-        self.connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-        self.connection.request("GET", parts.path, headers=headers or {})
-        self.response = self.connection.getresponse()
-        self.events: list[dict[str, Any]] = []
-        self.comments = 0
-        self._thread = threading.Thread(target=self._read, daemon=True)
-        self._thread.start()
-
-    def _read(self) -> None:
-        buffer = b""
-        try:
-            while chunk := self.response.read1(65536):
-                buffer += chunk
-                while b"\n\n" in buffer:
-                    block, buffer = buffer.split(b"\n\n", 1)
-                    self._parse(block.decode())
-        except (OSError, ValueError, http.client.HTTPException):
-            pass
-
-    def _parse(self, block: str) -> None:
-        frame: dict[str, Any] = {}
-        for line in block.split("\n"):
-            if line.startswith(":"):
-                self.comments += 1
-            else:
-                name, _, value = line.partition(": ")
-                frame[name] = json.loads(value) if name == "data" else value
-        if "event" in frame:
-            self.events.append(frame)
-
-    def wait_for(self, count: int, timeout: float = 10) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while len(self.events) < count and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert len(self.events) >= count, self.events
-        return self.events
-
-    def close(self) -> None:
-        self.connection.close()
 
 
 @pytest.fixture
