@@ -5,16 +5,23 @@ from __future__ import annotations
 import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_serializer,
+    extend_schema_view,
+)
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from boxoffice.accounts.permissions import IsAdmin, IsAdminOrReadOnly
-from boxoffice.core.errors import ErrorResponse409Serializer
 from boxoffice.core.filters import MAX_ID
+from boxoffice.core.openapi import conflict
+from boxoffice.core.parsers import JSONParser
 from boxoffice.core.views import ProtectedDestroyMixin
 
 from . import selectors, services
@@ -64,8 +71,9 @@ class MovieSerializer(serializers.ModelSerializer):
         return data
 
 
+@extend_schema_serializer(component_name="Movie")
 class MovieReadSerializer(MovieSerializer):
-    """Schema-only: how a movie reads."""
+    """Schema-only: how a movie reads (the component ``Movie``; writes are ``MovieRequest``)."""
 
     genres = GenreSerializer(many=True, read_only=True)  # type: ignore[assignment]
     poster = serializers.URLField(allow_null=True, read_only=True)  # type: ignore[assignment]
@@ -236,39 +244,43 @@ class CatalogViewSet(ProtectedDestroyMixin, viewsets.ModelViewSet):
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
 
 
-def _crud_docs(noun: str, *, write_409: bool = False):  # type: ignore[no-untyped-def]
-    conflict = {409: ErrorResponse409Serializer} if write_409 else {}
+def _crud_docs(noun: str, read: type[serializers.Serializer], *, write_409: bool = False):
+    """Summaries and answers of a catalog viewset; ``read`` is how an object reads (movies:
+    genre objects, while writes send genre ids). ``write_409``: a change of timing can push a
+    show into another (showtime_overlap), and a delete is refused while bookings refer to the
+    object (protected)."""
+    deleted = {409: conflict("protected")} if write_409 else {}
+    changed = {409: conflict("showtime_overlap")} if write_409 else {}
     return extend_schema_view(
-        list=extend_schema(summary=f"List {noun}s"),
-        retrieve=extend_schema(summary=f"One {noun}"),
-        create=extend_schema(summary=f"Create a {noun} (admin)"),
-        update=extend_schema(summary=f"Replace a {noun} (admin)"),
-        partial_update=extend_schema(summary=f"Update a {noun} (admin)"),
-        destroy=extend_schema(
-            summary=f"Delete a {noun} (admin)", responses={204: None, **conflict}
+        list=extend_schema(summary=f"List {noun}s", responses={200: read(many=True)}),
+        retrieve=extend_schema(summary=f"One {noun}", responses={200: read}),
+        create=extend_schema(summary=f"Create a {noun} (admin)", responses={201: read}),
+        update=extend_schema(summary=f"Replace a {noun} (admin)", responses={200: read, **changed}),
+        partial_update=extend_schema(
+            summary=f"Update a {noun} (admin)", responses={200: read, **changed}
         ),
+        destroy=extend_schema(summary=f"Delete a {noun} (admin)", responses={204: None, **deleted}),
     )
 
 
-@_crud_docs("genre")
+@_crud_docs("genre", GenreSerializer)
 class GenreViewSet(CatalogViewSet):
     serializer_class = GenreSerializer
     queryset = selectors.genre_list()
 
 
-@_crud_docs("movie", write_409=True)
+@_crud_docs("movie", MovieReadSerializer, write_409=True)
 class MovieViewSet(CatalogViewSet):
     serializer_class = MovieSerializer
     queryset = selectors.movie_list()
     filterset_class = MovieFilter
     protected_message = "This movie has shows with bookings; cancel the shows instead."
 
-    @extend_schema(responses={200: MovieReadSerializer(many=True)})
-    def list(self, request, *args, **kwargs):  # type: ignore[no-untyped-def]
-        return super().list(request, *args, **kwargs)
+    # Posters are uploaded as multipart/form-data; every other body is JSON.
+    parser_classes = [JSONParser, MultiPartParser]
 
 
-@_crud_docs("theater")
+@_crud_docs("theater", TheaterSerializer)
 class TheaterViewSet(CatalogViewSet):
     serializer_class = TheaterSerializer
     queryset = selectors.theater_list()
@@ -281,7 +293,7 @@ class ScreenFilter(django_filters.FilterSet):
         fields = ["theater"]
 
 
-@_crud_docs("screen", write_409=True)
+@_crud_docs("screen", ScreenSerializer, write_409=True)
 class ScreenViewSet(CatalogViewSet):
     serializer_class = ScreenSerializer
     queryset = selectors.screen_list()
@@ -332,7 +344,7 @@ class ScreenViewSet(CatalogViewSet):
     @extend_schema(
         summary="Build the seat grid (admin); replaces the screen's seats",
         request=SeatGridSerializer,
-        responses={201: SeatSerializer(many=True), 409: ErrorResponse409Serializer},
+        responses={201: SeatSerializer(many=True), 409: conflict("screen_has_bookings")},
         parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH)],
     )
     @action(

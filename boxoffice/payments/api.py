@@ -17,10 +17,16 @@ from rest_framework.views import APIView
 from boxoffice.booking.models import Booking
 from boxoffice.core.errors import (
     BadRequest,
-    ErrorResponse409Serializer,
     NotFound,
 )
+from boxoffice.core.idempotency import HEADER as IDEMPOTENCY_HEADER
 from boxoffice.core.idempotency import idempotent
+from boxoffice.core.openapi import (
+    PAYMENT_REFUSED,
+    PAYMENTS_UNAVAILABLE,
+    ErrorDoc,
+    conflict,
+)
 
 from . import gateway, services
 
@@ -50,10 +56,21 @@ class BookingPayView(APIView):
         request=None,
         responses={
             200: PaymentStartSerializer,
-            409: ErrorResponse409Serializer,
-            502: OpenApiResponse(description="Stripe refused to open the payment; retry later."),
-            503: OpenApiResponse(description="Stripe unreachable; the hold is kept, retry."),
+            409: conflict(
+                "booking_expired", "not_payable", "showtime_cancelled", "payment_conflict"
+            ),
+            502: PAYMENT_REFUSED,
+            503: PAYMENTS_UNAVAILABLE,
         },
+        parameters=[
+            OpenApiParameter(
+                IDEMPOTENCY_HEADER,
+                str,
+                OpenApiParameter.HEADER,
+                required=False,
+                description="Retry-safe key: the same key and body replays the first response.",
+            )
+        ],
     )
     @idempotent
     def post(self, request: Request, pk: int) -> Response:
@@ -87,7 +104,12 @@ class StripeWebhookView(APIView):
         responses={
             200: OpenApiResponse(description="Accepted (or a replay, acknowledged and ignored)."),
             400: OpenApiResponse(description="Missing or invalid signature; nothing changed."),
-            503: OpenApiResponse(description="Stripe could not be reached to verify; retry."),
+            503: ErrorDoc(
+                PAYMENTS_UNAVAILABLE.codes,
+                "Stripe or the database could not be reached; Stripe retries the delivery.",
+                name="PaymentsUnavailable",
+                retry_after=True,
+            ),
         },
     )
     def post(self, request: Request) -> JsonResponse:

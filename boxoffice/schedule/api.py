@@ -15,8 +15,8 @@ from rest_framework.response import Response
 from boxoffice.accounts.permissions import IsAdmin, IsAdminOrReadOnly
 from boxoffice.catalog.models import Movie
 from boxoffice.core import money
-from boxoffice.core.errors import ErrorResponse409Serializer
 from boxoffice.core.filters import IdFilter
+from boxoffice.core.openapi import conflict
 from boxoffice.core.views import ProtectedDestroyMixin
 
 from . import selectors, services
@@ -124,7 +124,7 @@ class ShowtimeFilter(django_filters.FilterSet):
         return selectors.on_local_date(queryset, value)
 
 
-_409 = {409: ErrorResponse409Serializer}
+_409 = {409: conflict("showtime_overlap", "showtime_cancelled", "showtime_has_bookings")}
 
 
 @extend_schema_view(
@@ -132,7 +132,7 @@ _409 = {409: ErrorResponse409Serializer}
     retrieve=extend_schema(summary="One showtime"),
     create=extend_schema(
         summary="Schedule a show (admin); overlaps refused",
-        responses={201: ShowtimeSerializer, **_409},
+        responses={201: ShowtimeSerializer, 409: conflict("showtime_overlap")},
     ),
     update=extend_schema(
         summary="Reschedule a show (admin)", responses={200: ShowtimeSerializer, **_409}
@@ -141,7 +141,8 @@ _409 = {409: ErrorResponse409Serializer}
         summary="Change a show (admin)", responses={200: ShowtimeSerializer, **_409}
     ),
     destroy=extend_schema(
-        summary="Delete a show without bookings (admin)", responses={204: None, **_409}
+        summary="Delete a show without bookings (admin)",
+        responses={204: None, 409: conflict("protected")},
     ),
 )
 class ShowtimeViewSet(ProtectedDestroyMixin, viewsets.ModelViewSet):

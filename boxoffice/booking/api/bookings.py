@@ -23,10 +23,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from boxoffice.catalog.models import Tier
-from boxoffice.core.errors import ErrorResponse409Serializer
 from boxoffice.core.filters import MAX_ID, IdFilter
 from boxoffice.core.idempotency import HEADER as IDEMPOTENCY_HEADER
 from boxoffice.core.idempotency import idempotent
+from boxoffice.core.openapi import DATABASE_UNAVAILABLE, conflict
 from boxoffice.schedule.models import Showtime
 
 from .. import selectors, services, states
@@ -120,11 +120,24 @@ class BookingSerializer(serializers.ModelSerializer):
         ]
 
 
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+        "minItems": 1,
+        "maxItems": settings.BOOKING_MAX_SEATS,
+    }
+)
+class SeatIdsField(serializers.ListField):
+    """Seat ids: the schema says 1 to BOOKING_MAX_SEATS; a request outside that range is still
+    read, so that the hold service refuses it with its own 400 naming the limit."""
+
+
 class HoldRequestSerializer(serializers.Serializer):
     """Either ``seats`` (named seats) or ``quantity`` (best available), exactly one."""
 
     showtime = serializers.IntegerField(min_value=1, max_value=MAX_ID)
-    seats = serializers.ListField(
+    seats = SeatIdsField(
         child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
         allow_empty=True,
         max_length=1000,
@@ -224,7 +237,11 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         summary="Hold seats (named, or the best N available; all or nothing); pay with "
         "POST /bookings/{id}/pay/",
         request=HoldRequestSerializer,
-        responses={201: BookingSerializer, 409: ErrorResponse409Serializer},
+        responses={
+            201: BookingSerializer,
+            409: conflict("seats_unavailable", "hold_limit", "no_adjacent_seats"),
+            503: DATABASE_UNAVAILABLE,
+        },
         parameters=[idempotency_parameter],
     )
     @idempotent
@@ -261,7 +278,11 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @extend_schema(
         summary="Cancel a booking (pending: release; paid and early enough: refund)",
         request=None,
-        responses={200: BookingSerializer, 409: ErrorResponse409Serializer},
+        responses={
+            200: BookingSerializer,
+            409: conflict("booking_expired", "booking_cancelled", "cancellation_closed"),
+            503: DATABASE_UNAVAILABLE,
+        },
         parameters=[idempotency_parameter],
     )
     @action(detail=True, methods=["post"])

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from boxoffice.accounts.permissions import IsAdmin
-from boxoffice.core.errors import ErrorResponse409Serializer
+from boxoffice.core.openapi import conflict
 
 from .. import checkin
 
@@ -58,7 +58,10 @@ class CheckInView(APIView):
     @extend_schema(
         summary="Check a ticket in (admin)",
         request=CheckInRequestSerializer,
-        responses={200: CheckInResponseSerializer, 409: ErrorResponse409Serializer},
+        responses={
+            200: CheckInResponseSerializer,
+            409: conflict("already_checked_in", "show_not_open", "show_ended"),
+        },
     )
     def post(self, request: Request) -> Response:
         data = CheckInRequestSerializer(data=request.data)

@@ -17,6 +17,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from boxoffice.catalog.models import Tier
 from boxoffice.core.errors import NotFound
 from boxoffice.core.throttling import AnonThrottle, parse_rate
 from boxoffice.schedule.models import Showtime
@@ -31,7 +32,7 @@ class SeatMapEntrySerializer(serializers.Serializer):
     # A field named like a Field attribute (the stubs see Field.label); DRF's metaclass moves
     # declared fields off the class, so nothing is shadowed at runtime.
     label = serializers.CharField()  # type: ignore[assignment]
-    tier = serializers.ChoiceField(choices=["standard", "premium", "vip"])
+    tier = serializers.ChoiceField(choices=Tier.choices)
     price = serializers.DecimalField(max_digits=10, decimal_places=2)
     status = serializers.ChoiceField(choices=["available", "held", "booked"])
     kind = serializers.ChoiceField(
@@ -168,6 +169,7 @@ class SeatMapView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
     throttle_classes: list = []  # counted with the cache read, in _seat_map_body
+    openapi_throttled = True  # so the schema documents its 429
 
     @extend_schema(
         summary="A show's seat map: every seat with its price and status",
