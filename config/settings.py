@@ -329,7 +329,7 @@ CORS_ALLOW_CREDENTIALS = True
 CORS_URLS_REGEX = r"^/api/.*$"
 # The browser app sends these beyond django-cors-headers' defaults, and reads these back.
 CORS_ALLOW_HEADERS = (*cors_default_headers, "idempotency-key", "x-request-id")
-CORS_EXPOSE_HEADERS = ["Retry-After", "X-Request-ID", "Idempotent-Replayed"]
+CORS_EXPOSE_HEADERS = ["Retry-After", "X-Request-ID", "Idempotent-Replayed", "Date"]
 
 # --- Internationalisation ---------------------------------------------------------------------
 

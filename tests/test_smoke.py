@@ -6,5 +6,5 @@ def test_showtime_list_is_public(api, showtime):
     row = body["results"][0]
     assert row["id"] == showtime.id
     assert row["seats_available"] == 20
-    assert row["theater"] == showtime.screen.theater_id
+    assert row["theater"]["id"] == showtime.screen.theater_id
     assert row["base_price"] == "10.00"

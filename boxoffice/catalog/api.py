@@ -20,6 +20,7 @@ from rest_framework.response import Response
 
 from boxoffice.accounts.permissions import IsAdmin, IsAdminOrReadOnly
 from boxoffice.core.filters import MAX_ID
+from boxoffice.core.http_cache import CacheHeadersMixin
 from boxoffice.core.openapi import conflict
 from boxoffice.core.parsers import JSONParser
 from boxoffice.core.views import ProtectedDestroyMixin
@@ -238,7 +239,7 @@ class MovieFilter(django_filters.FilterSet):
         return selectors.movies_showing_on(queryset, value)
 
 
-class CatalogViewSet(ProtectedDestroyMixin, viewsets.ModelViewSet):
+class CatalogViewSet(CacheHeadersMixin, ProtectedDestroyMixin, viewsets.ModelViewSet):
     openapi_tags = ["catalog"]
     permission_classes = [IsAdminOrReadOnly]
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]

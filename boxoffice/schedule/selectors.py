@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import zoneinfo
+from datetime import date, datetime, time, timedelta
 
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
 from boxoffice.catalog.models import Theater
 from boxoffice.catalog.selectors import seat_count
-from boxoffice.core.timezones import local_date_q
+from boxoffice.core.timezones import local_date_q, local_day_bounds
 
 from .models import Showtime
 
@@ -52,3 +53,28 @@ def on_local_date(showtimes: QuerySet[Showtime], day: date) -> QuerySet[Showtime
             day, timezones=timezones, start_field="starts_at", tz_field="screen__theater__timezone"
         )
     )
+
+
+def between_local_dates(
+    showtimes: QuerySet[Showtime], first: date | None, last: date | None
+) -> QuerySet[Showtime]:
+    """Shows starting from ``first`` to ``last`` (both included; either may be None for an open
+    end), each day read in the show's own theater's time zone, as :func:`on_local_date` does:
+    one range per distinct time zone, OR-ed, so the database can use the start index."""
+    if first is None and last is None:
+        return showtimes
+    # The first and last days datetime can hold have no bounds in every zone: leave that end open.
+    lower = first if first is not None and first > date.min else None
+    upper = last if last is not None and last < date.max - timedelta(days=1) else None
+    if lower is None and upper is None:
+        return showtimes
+    q = Q(pk__in=[])
+    for name in sorted(set(Theater.objects.values_list("timezone", flat=True).distinct())):
+        tz = zoneinfo.ZoneInfo(name)
+        bounds: dict[str, object] = {"screen__theater__timezone": name}
+        if lower is not None:
+            bounds["starts_at__gte"] = datetime.combine(lower, time.min, tzinfo=tz)
+        if upper is not None:
+            bounds["starts_at__lt"] = local_day_bounds(upper, tz)[1]
+        q |= Q(**bounds)
+    return showtimes.filter(q)

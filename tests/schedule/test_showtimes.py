@@ -50,7 +50,11 @@ def test_admin_schedules_a_show_and_ends_at_comes_from_the_duration(admin_api, m
     body = response.json()
     assert parse_datetime(body["starts_at"]) == starts
     assert parse_datetime(body["ends_at"]) == starts + timedelta(minutes=120)
-    assert body["theater"] == screen.theater.id
+    assert body["theater"] == {
+        "id": screen.theater.id,
+        "name": "Odeon",
+        "timezone": "Europe/Berlin",
+    }
     assert body["base_price"] == "12.50"
     assert body["currency"] == "usd"
     # timestamps carry an offset
@@ -336,7 +340,7 @@ def test_date_filter_combines_with_theater_and_movie(api, two_time_zones, make_s
 def test_showtime_rows_show_theater_and_seats_available(api, two_time_zones):
     z = two_time_zones
     row = api.get(f"{URL}{z['la_day_0030'].id}/").json()
-    assert row["theater"] == z["la"].id
+    assert row["theater"]["id"] == z["la"].id
     assert row["seats_available"] == 6
     assert row["base_price"] == "8.00"
     assert parse_datetime(row["ends_at"]) - parse_datetime(row["starts_at"]) == timedelta(
