@@ -7,7 +7,7 @@ from rest_framework.routers import DefaultRouter
 
 from boxoffice.accounts.admin_login import throttled_admin_login
 from boxoffice.accounts.api import UserViewSet, auth_urls
-from boxoffice.booking.api.bookings import BookingViewSet
+from boxoffice.booking.api.bookings import BookingViewSet, TicketQRView
 from boxoffice.booking.api.checkin import CheckInView
 from boxoffice.booking.api.pricing import PricePolicyView
 from boxoffice.booking.api.seatmap import seat_map
@@ -43,6 +43,11 @@ api_v1: list[URLPattern | URLResolver] = [
         name="showtime-seat-events",
     ),
     path("bookings/<int:pk>/pay/", BookingPayView.as_view(), name="booking-pay"),
+    path(
+        "bookings/<int:pk>/tickets/<str:code>/qr.png",
+        TicketQRView.as_view(),
+        name="booking-ticket-qr",
+    ),
     path("payments/stripe/webhook/", StripeWebhookView.as_view(), name="stripe-webhook"),
     path("checkin/", CheckInView.as_view(), name="checkin"),
     path("pricing/policy/", PricePolicyView.as_view(), name="price-policy"),

@@ -3,39 +3,49 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import django_filters
 from django.conf import settings
 from django.db.models import QuerySet
+from django.http import HttpResponse
+from django.urls import reverse
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
     extend_schema_field,
     extend_schema_view,
 )
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ErrorDetail, ValidationError
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from boxoffice.accounts.models import User
 from boxoffice.catalog.models import Tier
+from boxoffice.core.errors import NotFound
 from boxoffice.core.filters import MAX_ID, IdFilter
+from boxoffice.core.http_cache import PRIVATE, CacheHeadersMixin
 from boxoffice.core.idempotency import HEADER as IDEMPOTENCY_HEADER
 from boxoffice.core.idempotency import idempotent
 from boxoffice.core.openapi import DATABASE_UNAVAILABLE, conflict
 from boxoffice.schedule.models import Showtime
 
-from .. import selectors, services, states
-from ..models import Booking, BookingSeat, BookingStatus
+from .. import selectors, services, states, tickets
+from ..models import Booking, BookingQuerySet, BookingSeat, BookingStatus, Ticket
 
 
 class BookingSeatSerializer(serializers.ModelSerializer):
     id = serializers.IntegerField(source="seat_id", read_only=True)
-    label = serializers.CharField(source="seat.label", read_only=True)
+    # A field named like a Field attribute (the stubs see Field.label); DRF's metaclass moves
+    # declared fields off the class, so nothing is shadowed at runtime.
+    label = serializers.CharField(source="seat.label", read_only=True)  # type: ignore[assignment]
     breakdown = serializers.SerializerMethodField(
         help_text="How the price was computed: base_price x tier_factor x time_factor."
     )
@@ -61,12 +71,28 @@ class PaymentSerializer(serializers.Serializer):
 class TicketSerializer(serializers.Serializer):
     seat = serializers.CharField()
     code = serializers.CharField()
+    qr = serializers.URLField(
+        help_text="Absolute URL of the ticket's QR code (PNG); owner and admins only."
+    )
+
+
+class BookingShowSerializer(serializers.Serializer):
+    """The show a booking is for, named as a customer reads it."""
+
+    movie = serializers.CharField(help_text="The movie's title.")
+    theater = serializers.CharField(help_text="The theater's name.")
+    screen = serializers.CharField(help_text="The screen's name.")
+    starts_at = serializers.DateTimeField(
+        help_text="The start on the theater's clock: ISO 8601 with the theater's offset."
+    )
+    timezone = serializers.CharField(help_text="The theater's IANA time zone.")
 
 
 class BookingSerializer(serializers.ModelSerializer):
     status = serializers.SerializerMethodField()
     seats = BookingSeatSerializer(many=True, read_only=True)
     payment = serializers.SerializerMethodField()
+    show = serializers.SerializerMethodField()
     tickets = serializers.SerializerMethodField()
     user = serializers.IntegerField(source="user_id", read_only=True)
 
@@ -77,6 +103,7 @@ class BookingSerializer(serializers.ModelSerializer):
             "user",
             "status",
             "showtime",
+            "show",
             "seats",
             "total",
             "currency",
@@ -109,15 +136,37 @@ class BookingSerializer(serializers.ModelSerializer):
             "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
         }
 
+    @extend_schema_field(BookingShowSerializer)
+    def get_show(self, obj: Booking) -> dict[str, str]:
+        showtime = obj.showtime
+        theater = showtime.screen.theater
+        return {
+            "movie": showtime.movie.title,
+            "theater": theater.name,
+            "screen": showtime.screen.name,
+            "starts_at": showtime.starts_at.astimezone(theater.tzinfo).isoformat(),
+            "timezone": theater.timezone,
+        }
+
     @extend_schema_field(TicketSerializer(many=True))
     def get_tickets(self, obj: Booking) -> list[dict]:
         if obj.status != BookingStatus.CONFIRMED:
             return []
-        return [
-            {"seat": seat.seat.label, "code": seat.ticket.code}
-            for seat in obj.seats.all()
-            if hasattr(seat, "ticket")
-        ]
+        request = self.context.get("request")
+        tickets = []
+        for seat in obj.seats.all():
+            if not hasattr(seat, "ticket"):
+                continue
+            code = seat.ticket.code
+            qr = reverse("booking-ticket-qr", kwargs={"pk": obj.pk, "code": code})
+            tickets.append(
+                {
+                    "seat": seat.seat.label,
+                    "code": code,
+                    "qr": request.build_absolute_uri(qr) if request is not None else qr,
+                }
+            )
+        return tickets
 
 
 @extend_schema_field(
@@ -202,11 +251,9 @@ class BookingFilter(django_filters.FilterSet):
         model = Booking
         fields = ["user", "showtime", "status"]
 
-    def filter_status(
-        self, queryset: QuerySet[Booking], name: str, value: str
-    ) -> QuerySet[Booking]:
+    def filter_status(self, queryset: BookingQuerySet, name: str, value: str) -> QuerySet[Booking]:
         """By effective status: a lapsed pending booking is listed as expired."""
-        return queryset.with_effective_status(value, timezone.now())  # type: ignore[attr-defined]
+        return queryset.with_effective_status(value, timezone.now())
 
 
 idempotency_parameter = OpenApiParameter(
@@ -222,7 +269,13 @@ idempotency_parameter = OpenApiParameter(
     list=extend_schema(summary="List bookings (customers: their own; admins: all)"),
     retrieve=extend_schema(summary="One booking"),
 )
-class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class BookingViewSet(
+    CacheHeadersMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    cache_scope = PRIVATE  # a customer's own bookings
     openapi_tags = ["bookings"]
     permission_classes = [IsAuthenticated]
     serializer_class = BookingSerializer
@@ -231,7 +284,8 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def get_queryset(self) -> QuerySet[Booking]:
         if getattr(self, "swagger_fake_view", False):
             return Booking.objects.none()
-        return selectors.bookings_visible_to(self.request.user)
+        # IsAuthenticated: request.user is a User here, never an AnonymousUser (so below too).
+        return selectors.bookings_visible_to(cast(User, self.request.user))
 
     @extend_schema(
         summary="Hold seats (named, or the best N available; all or nothing); pay with "
@@ -258,7 +312,7 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         values = data.validated_data
         if "quantity" in values:
             booking = services.hold_best_available(
-                user=request.user,
+                user=cast(User, request.user),
                 showtime=showtime,
                 quantity=values["quantity"],
                 tier=values.get("tier"),
@@ -267,7 +321,7 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             )
         else:
             booking = services.create_hold(
-                user=request.user,
+                user=cast(User, request.user),
                 showtime=showtime,
                 seat_ids=values["seats"],
                 accessible=values["accessible"],
@@ -288,6 +342,59 @@ class BookingViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @action(detail=True, methods=["post"])
     @idempotent
     def cancel(self, request: Request, pk: str | None = None) -> Response:
-        booking = services.cancel_booking(booking=self.get_object(), by=request.user)
+        booking = services.cancel_booking(booking=self.get_object(), by=cast(User, request.user))
         booking = selectors.booking_list().get(pk=booking.pk)
         return Response(self.get_serializer(booking).data)
+
+
+class _AnswerInJSON(BaseContentNegotiation):
+    """The image is a plain HttpResponse; anything else (404, 401, 429) is the API's JSON error,
+    whatever the client's Accept (an ``<img>`` asks for ``image/*``, which no renderer offers)."""
+
+    def select_parser(self, request: Request, parsers: list) -> object:
+        return parsers[0] if parsers else None
+
+    def select_renderer(
+        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
+        return renderers[0], renderers[0].media_type
+
+
+class TicketQRView(generics.GenericAPIView):
+    """``GET /bookings/{id}/tickets/{code}/qr.png``: a confirmed booking's ticket as a QR code."""
+
+    openapi_tags = ["bookings"]
+    permission_classes = [IsAuthenticated]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = _AnswerInJSON
+    # Cached by the customer's own browser only: the code admits to the show.
+    cache_control = "private, max-age=3600"
+
+    def get_queryset(self) -> QuerySet[Booking]:
+        if getattr(self, "swagger_fake_view", False):
+            return Booking.objects.none()
+        user = cast(User, self.request.user)  # IsAuthenticated
+        bookings = Booking.objects.all()
+        return bookings if user.is_admin else bookings.filter(user=user)
+
+    @extend_schema(
+        summary="A ticket's QR code (PNG; owner and admins)",
+        description=(
+            "The QR code of one ticket of a confirmed booking, as a PNG image: the URL is each "
+            "ticket's `qr` in the booking. 404 for anyone else's booking, a code not of this "
+            "booking, or a booking that is not confirmed."
+        ),
+        responses={(200, "image/png"): OpenApiTypes.BINARY},
+    )
+    def get(self, request: Request, pk: int, code: str) -> HttpResponse:
+        booking = self.get_object()
+        ticket = (
+            Ticket.objects.filter(booking_seat__booking=booking, code=code)
+            .values_list("code", flat=True)
+            .first()
+        )
+        if booking.status != BookingStatus.CONFIRMED or ticket is None:
+            raise NotFound("No such ticket.")
+        response = HttpResponse(tickets.qr_png(ticket), content_type="image/png")
+        response["Cache-Control"] = self.cache_control
+        return response

@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from boxoffice.catalog.models import Tier
+from boxoffice.core import http_cache
 from boxoffice.core.errors import NotFound
 from boxoffice.core.throttling import AnonThrottle, parse_rate
 from boxoffice.schedule.models import Showtime
@@ -187,7 +188,7 @@ class SeatMapView(APIView):
             body = _seat_map_body(request, showtime_id)
         except Showtime.DoesNotExist:
             raise NotFound("No such showtime.") from None
-        return HttpResponse(body, content_type="application/json")
+        return http_cache.revalidated_json(request, showtime_id, body)
 
 
 _seat_map_view = SeatMapView.as_view()
@@ -201,8 +202,9 @@ def seat_map(request: HttpRequest, showtime_id: int) -> HttpResponse:
     SeatMapView, so errors keep the API's standard shape. The schema documents SeatMapView."""
     if request.method == "GET":
         try:
-            return HttpResponse(
-                _seat_map_body(request, showtime_id), content_type="application/json"
+            # ETag (hashed once per new body) and 304 on If-None-Match; public, no-cache.
+            return http_cache.revalidated_json(
+                request, showtime_id, _seat_map_body(request, showtime_id)
             )
         except (Throttled, Showtime.DoesNotExist, DatabaseError):
             pass  # SeatMapView answers these in the API's shape (429, 404, 503)
