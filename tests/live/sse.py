@@ -24,8 +24,10 @@ class Events:
         parts = urlsplit(url)
         self.connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
         self.connection.request("GET", parts.path, headers=headers or {})
+        # the response takes the socket over when the server will close the connection
+        self._sock = self.connection.sock
+        self.local_port: int = self._sock.getsockname()[1]
         self.response = self.connection.getresponse()
-        self.local_port: int = self.connection.sock.getsockname()[1]
         self.events: list[dict[str, Any]] = []
         self.comments = 0
         self.ended = False
@@ -95,8 +97,7 @@ class Events:
     def close(self) -> None:
         """Hang up now: ``shutdown`` also wakes the reading thread, so the server sees the
         disconnect at once."""
-        sock = self.connection.sock
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
+        self.response.close()
         self.connection.close()
