@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import urllib.request
 from collections import OrderedDict
 from datetime import date, timedelta
 from decimal import Decimal
@@ -230,12 +231,33 @@ def test_card(request: HttpRequest, booking_id: int) -> HttpResponse:
             },
             status=400,
         )
+    _localstripe_allow_retry(booking.payment_intent_id)
     outcome = gateway.pay_with_test_card(intent_id=booking.payment_intent_id, card=number)
     if outcome.startswith("declined"):
         return JsonResponse(
             {"status": "declined", "code": "card_declined", "message": "Your card was declined."}
         )
     return JsonResponse({"status": outcome})
+
+
+def _localstripe_allow_retry(intent_id: str) -> None:
+    """Stripe lets a customer retry a declined intent with another card; localstripe keeps the
+    failed charge as the intent's latest and refuses a second confirm. Forget that charge (its
+    update takes any attribute, and JSON bodies), so the retry works as it would on Stripe."""
+    base = settings.STRIPE_API_BASE.rstrip("/")
+    request = urllib.request.Request(  # noqa: S310  (the emulator's own address, from settings)
+        f"{base}/v1/payment_intents/{intent_id}",
+        data=b'{"latest_charge": null}',
+        headers={
+            "Authorization": f"Bearer {settings.STRIPE_SECRET_KEY}",
+            "Content-Type": "application/json",
+        },
+        method="POST",
+    )
+    intent = gateway.retrieve_payment_intent(intent_id)
+    if intent.status == "requires_payment_method":
+        with urllib.request.urlopen(request, timeout=settings.STRIPE_TIMEOUT_SECONDS):  # noqa: S310
+            pass
 
 
 def _ticket_qr(entry: dict[str, Any], code: str) -> str:

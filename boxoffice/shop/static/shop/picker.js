@@ -17,8 +17,6 @@ const buttons = new Map(); // seat id -> its button
 let rows = []; // [[button, ...], ...] in drawing order, for the arrow keys
 let currency = 'usd';
 let picked = new Set(loadPicks());
-let stream = null;
-let pollTimer = null;
 
 function loadPicks() {
   try {
@@ -78,7 +76,7 @@ function render(map) {
     const rowButtons = [];
     for (const seat of rowSeats) {
       const button = el('button', { type: 'button', class: 'seat', 'data-seat': seat.id, tabindex: '-1' });
-      button.textContent = String(seat.number);
+      button.textContent = seat.label;
       button.style.gridColumnStart = String(seat.number + 1);
       buttons.set(seat.id, button);
       rowButtons.push(button);
@@ -204,9 +202,10 @@ function move(from, key) {
   else if (key === 'ArrowUp' || key === 'ArrowDown') {
     const next = r + (key === 'ArrowUp' ? -1 : 1);
     if (next < 0 || next >= rows.length) return from;
-    const number = Number(from.textContent);
+    const numberOf = (b) => seats.get(Number(b.dataset.seat)).number;
+    const number = numberOf(from);
     r = next;
-    i = rows[r].reduce((best, b, j) => (Math.abs(Number(b.textContent) - number) < Math.abs(Number(rows[r][best].textContent) - number) ? j : best), 0);
+    i = rows[r].reduce((best, b, j) => (Math.abs(numberOf(b) - number) < Math.abs(numberOf(rows[r][best]) - number) ? j : best), 0);
   } else return null;
   return rows[r][i];
 }
@@ -237,16 +236,59 @@ async function loadOnce() {
   return res.ok;
 }
 
-function listen() {
-  stream = new EventSource(`/api/v1/showtimes/${cfg.showtime}/seats/events/`);
-  stream.addEventListener('snapshot', (event) => render(JSON.parse(event.data)));
-  stream.addEventListener('seats', (event) => applyStatuses(JSON.parse(event.data)));
-  stream.addEventListener('error', () => {
-    // EventSource reconnects by itself (with Last-Event-ID); if it gave up, poll instead.
-    if (stream.readyState === EventSource.CLOSED && !pollTimer) {
-      pollTimer = setInterval(loadOnce, 5000);
+// The live seat map, read with fetch() rather than EventSource: EventSource sends only
+// "Accept: text/event-stream", which the API's WSGI stream view refuses with 406 (its JSON
+// renderers do not list that type), so this reader also accepts */*. It speaks the same
+// protocol: it resumes with Last-Event-ID after a drop and honours the server's retry hint.
+let retryMs = 2000;
+let lastEventId = '';
+
+function dispatch(block) {
+  let event = 'message';
+  let id = null;
+  const data = [];
+  for (const line of block.split(/\r?\n/)) {
+    if (!line || line.startsWith(':')) continue;
+    const colon = line.indexOf(':');
+    const field = colon < 0 ? line : line.slice(0, colon);
+    let value = colon < 0 ? '' : line.slice(colon + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    if (field === 'event') event = value;
+    else if (field === 'data') data.push(value);
+    else if (field === 'id') id = value;
+    else if (field === 'retry' && Number(value) > 0) retryMs = Number(value);
+  }
+  if (id !== null) lastEventId = id;
+  if (!data.length) return;
+  if (event === 'snapshot') render(JSON.parse(data.join('\n')));
+  else if (event === 'seats') applyStatuses(JSON.parse(data.join('\n')));
+}
+
+async function listen() {
+  for (;;) {
+    try {
+      const headers = { Accept: 'text/event-stream, */*;q=0.1' };
+      if (lastEventId) headers['Last-Event-ID'] = lastEventId;
+      const res = await fetch(`/api/v1/showtimes/${cfg.showtime}/seats/events/`, { headers, cache: 'no-store' });
+      if (!res.ok || !res.body) throw new Error(`stream answered ${res.status}`);
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        let match;
+        while ((match = /\r?\n\r?\n/.exec(buffer))) {
+          dispatch(buffer.slice(0, match.index));
+          buffer = buffer.slice(match.index + match[0].length);
+        }
+      }
+    } catch {
+      // Dropped or refused: show the map as it is now, then reconnect.
+      await loadOnce().catch(() => false);
     }
-  });
+    await new Promise((resolve) => setTimeout(resolve, retryMs));
+  }
 }
 
 if (holdButton) {
@@ -274,8 +316,8 @@ if (holdButton) {
   });
 }
 
-if (window.EventSource) listen();
+if (window.ReadableStream && window.TextDecoderStream) listen();
 else {
   loadOnce();
-  pollTimer = setInterval(loadOnce, 5000);
+  setInterval(loadOnce, 5000);
 }
