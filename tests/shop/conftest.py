@@ -90,3 +90,13 @@ def axe_violations(page: Any, source: str) -> list[dict]:
 def _streams_notice_closed_pages(settings):  # type: ignore[no-untyped-def]
     """A seat-map stream learns that its page closed on its next write: write often."""
     settings.LIVE_HEARTBEAT_SECONDS = 0.5
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles(django_db_blocker):  # type: ignore[no-untyped-def]
+    """Sign-ins are throttled per address in the shared cache, which outlives a test's rows:
+    each browser test starts with fresh counters."""
+    from django.core.cache import cache
+
+    with django_db_blocker.unblock():
+        cache.clear()
