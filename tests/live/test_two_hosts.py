@@ -5,9 +5,9 @@ throwaway PostgreSQL cluster on 10.213.0.1, the test's clients on the bridge's 1
 - a stream listening on host A hears a hold made on host B (and B one made on A) within
   seconds although the catch-up re-read runs only every 60 s: PostgreSQL LISTEN/NOTIFY crosses
   hosts (both hosts' LISTEN connections are seen in pg_stat_activity by their addresses);
-- buyers racing for the same seats on both hosts never share a seat: every answer is 201 or
-  409, no seat is in two 201s, and the database's live seat rows are exactly the seats granted;
-  both streams end up telling exactly the database's state.
+- 24 buyers racing for 16 seats in overlapping pairs on both hosts never share a seat: every
+  answer is 201 or 409, no seat is in two 201s, and the database's live seat rows are exactly
+  the seats granted; both streams end up telling exactly the database's state.
 
 Needs root and ``ip``; skipped without them, except under CI=true, where it must run.
 """
@@ -55,19 +55,17 @@ def hosts(tmp_path):  # type: ignore[no-untyped-def]
     cluster = Cluster(network)
     servers: list[Server] = []
     streams: list[Events] = []
+    phases: dict[str, float] = {}
+    started = time.monotonic()
+
+    def phase(name: str) -> None:
+        phases[name] = round(time.monotonic() - started - sum(phases.values()), 1)
+
     try:
         network.up()
+        phase("namespaces")
         cluster.start()
-        seeded = subprocess.run(
-            [*network.exec_prefix("db"), sys.executable, "-m", "tests.live.seed", str(BUYERS)],
-            cwd=ROOT,
-            env=server_env(cluster.url("127.0.0.1")),
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        show = json.loads(seeded.stdout.strip().splitlines()[-1])
+        phase("cluster")
         for role in ("a", "b"):
             env = server_env(
                 cluster.url(ADDRESSES["db"]),
@@ -80,8 +78,20 @@ def hosts(tmp_path):  # type: ignore[no-untyped-def]
                 LIVE_CATCHUP_SECONDS="60",
             )
             servers.append(Server(env, tmp_path / f"host-{role}.log", network.exec_prefix(role)))
+        seeded = subprocess.run(
+            [*network.exec_prefix("db"), sys.executable, "-m", "tests.live.seed", str(BUYERS)],
+            cwd=ROOT,
+            env=server_env(cluster.url("127.0.0.1")),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert seeded.returncode == 0, seeded.stderr[-3000:]
+        show = json.loads(seeded.stdout.strip().splitlines()[-1])
+        phase("migrate and seed")
         for server in servers:
             server.wait_ready(1)
+        phase("servers up")  # they boot while the seed migrates
         with network.clients(BUYERS + 2) as pool:
             yield {
                 "network": network,
@@ -91,6 +101,7 @@ def hosts(tmp_path):  # type: ignore[no-untyped-def]
                 "b": servers[1],
                 "pool": pool,
                 "streams": streams,
+                "phases": phases,
             }
     finally:
         for events in streams:
@@ -148,13 +159,13 @@ def test_two_hosts_share_one_database_race_safely_and_hear_each_other(hosts):
         )
         assert listener.first_told(seat, "held") - started < 5
 
-    # buyers race for ten hot seats in overlapping pairs, half of them through each host
-    hot = seats[:10]
+    # buyers race for sixteen hot seats in overlapping pairs, half of them through each host
+    hot = seats[:16]
     barrier = threading.Barrier(BUYERS)
 
     def buy(n: int) -> tuple[str, int, Any]:
         server = a if n % 2 else b
-        wanted = [hot[n % 10], hot[(n + 1) % 10]]
+        wanted = [hot[n % len(hot)], hot[(n + 1) % len(hot)]]
         barrier.wait(timeout=30)
         return (server.host, *_hold(server, tokens[n], showtime, wanted))
 
@@ -178,3 +189,4 @@ def test_two_hosts_share_one_database_race_safely_and_hear_each_other(hosts):
     for events in (on_a, on_b):
         wait_until(lambda events=events: events.statuses() == expected, 10, "the final map")
     print(f"201s by host: {dict(by_host)}; seats granted: {len(granted)} of {len(hot)} hot")
+    print(f"setup phases (s): {hosts['phases']}")
