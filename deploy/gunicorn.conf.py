@@ -12,9 +12,9 @@ and hosts as the load needs. Each process keeps persistent database connections
 import multiprocessing
 import os
 
-bind = os.environ.get(
-    "GUNICORN_BIND", f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"
-)
+# In a container every interface is the container's own: listening on all is the point.
+_host = os.environ.get("HOST", "0.0.0.0")  # noqa: S104
+bind = os.environ.get("GUNICORN_BIND", f"{_host}:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 worker_class = "gthread" if threads > 1 else "sync"
@@ -26,6 +26,9 @@ max_requests = 5000
 max_requests_jitter = 500
 # Trust X-Forwarded-* only from the proxy in front (set FORWARDED_ALLOW_IPS to its address).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn 27's control socket defaults to one path per machine user (~/.gunicorn/gunicorn.ctl):
+# two servers on one host would fight over it. Nothing here uses it.
+control_socket_disable = True
 accesslog = "-"
 errorlog = "-"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(L)ss rid=%({x-request-id}o)s'

@@ -165,7 +165,7 @@ class Hub:
             try:
                 client = aioredis.from_url(settings.LIVE_REDIS_URL or settings.CACHE_URL)
                 async with client.pubsub() as pubsub:
-                    await pubsub.subscribe(transport.CHANNEL)
+                    await pubsub.subscribe(await db(transport.redis_channel))
                     async for note in pubsub.listen():
                         if note.get("type") != "message":
                             continue

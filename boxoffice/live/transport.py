@@ -55,6 +55,12 @@ def parse(payload: str | bytes) -> tuple[int, int] | None:
     return None
 
 
+def redis_channel() -> str:
+    """Redis channels are shared by every database number of a server: the channel names this
+    deployment's database, so deployments sharing a Redis do not hear each other."""
+    return f"{CHANNEL}:{settings.DATABASES['default']['NAME']}"
+
+
 def _redis_client() -> Any:
     import redis
 
@@ -69,7 +75,7 @@ def publish(payload: str) -> None:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, payload])
         elif kind == "redis":
-            _redis_client().publish(CHANNEL, payload)
+            _redis_client().publish(redis_channel(), payload)
     except Exception as exc:  # never fail a write that has already committed
         log.warning("could not publish seat change %s: %s", payload, exc)
 
