@@ -63,14 +63,15 @@ def _dev_extra() -> set[str]:
     }
 
 
-def test_the_image_runs_as_a_non_root_user_and_serves_with_gunicorn():
+def test_the_image_runs_as_a_non_root_user_and_serves_with_scripts_serve():
     stages = _stages()
     # The app image is the last stage, so a plain `docker build` makes it; `emulators` is only
     # built on request (--target emulators) for the compose demo.
     assert list(stages) == ["build", "emulators", "runtime"]
     runtime = stages["runtime"]
     assert re.search(r"^USER app$", runtime, flags=re.MULTILINE)
-    assert '"gunicorn", "-c", "deploy/gunicorn.conf.py", "config.wsgi:application"' in runtime
+    assert 'CMD ["scripts/serve"]' in runtime
+    assert "COPY --chown=app:app scripts/serve ./scripts/serve" in runtime
     assert "COPY --from=build /venv /venv" in runtime
     assert "COPY --from=emulators" not in runtime
 
@@ -147,14 +148,10 @@ def test_the_images_collectstatic_step_runs(tmp_path):
     assert list(static_root.rglob("*.gz")), "whitenoise compresses in production"
 
 
-def test_gunicorn_with_the_deploy_config_answers_its_health_check(tmp_path):
-    port = _free_port()
-    env = _production_env(
-        DATABASE_URL=f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
-        GUNICORN_BIND=f"127.0.0.1:{port}",
-        WEB_CONCURRENCY="2",
-    )
-    server = subprocess.Popen(
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["scripts/serve"],  # production: uvicorn workers on config.asgi
         [
             sys.executable,
             "-m",
@@ -163,6 +160,19 @@ def test_gunicorn_with_the_deploy_config_answers_its_health_check(tmp_path):
             "deploy/gunicorn.conf.py",
             "config.wsgi:application",
         ],
+    ],
+    ids=["scripts-serve", "plain-wsgi"],
+)
+def test_the_production_server_answers_its_health_check(tmp_path, command):
+    port = _free_port()
+    env = _production_env(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
+        HOST="127.0.0.1",
+        PORT=str(port),
+        WEB_CONCURRENCY="2",
+    )
+    server = subprocess.Popen(
+        command,
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
