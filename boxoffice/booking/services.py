@@ -334,15 +334,29 @@ def hold_best_available(
     now = timezone.now()
     _refuse_unsellable(showtime.status, showtime.starts_at, now)
     screen = showtime.screen
-    models = {seat.pk: seat for seat in Seat.objects.filter(screen_id=screen.pk)}
-    layout = seatrules.build_layout(seat_info(seat) for seat in models.values())
+    # Plain rows, not model instances: 600 seats are read on every best-available hold.
+    layout = seatrules.build_layout(
+        seatrules.SeatInfo(
+            id=pk,
+            label=f"{row}{number}",
+            x=x,
+            y=y,
+            tier=seat_tier,
+            kind=kind,
+            blocked=blocked,
+            companion_of=companion_of,
+        )
+        for pk, row, number, x, y, seat_tier, kind, blocked, companion_of in Seat.objects.filter(
+            screen_id=screen.pk
+        ).values_list("pk", "row", "number", "x", "y", "tier", "kind", "blocked", "companion_of")
+    )
     spot = seatrules.sweet_spot(
         layout,
         column_percent=screen.sweet_spot_column_percent,
         row_percent=screen.sweet_spot_row_percent,
     )
     released = accessible_released(showtime, now)
-    has_companions = any(s.kind == SeatKind.COMPANION for s in models.values())
+    has_companions = any(s.kind == SeatKind.COMPANION for s in layout.seats.values())
 
     def pick() -> list[Seat]:
         at = timezone.now()
@@ -381,7 +395,17 @@ def hold_best_available(
                 ),
                 code="no_adjacent_seats",
             )
-        return [models[seat.id] for seat in chosen]
+        # What the hold needs of a seat (its id, tier and label), without reading it again.
+        return [
+            Seat(
+                pk=seat.id,
+                screen_id=screen.pk,
+                row=seat.label.rstrip("0123456789"),
+                number=int(seat.label[len(seat.label.rstrip("0123456789")) :]),
+                tier=seat.tier,
+            )
+            for seat in chosen
+        ]
 
     for _attempt in range(BEST_AVAILABLE_ATTEMPTS):
         try:
