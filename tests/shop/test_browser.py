@@ -135,8 +135,10 @@ def test_two_browsers_see_each_others_holds_and_race_for_one_seat(
     open_show(first, showtime)
     seat(first, "D3").click()
     seat(second, "D3").click()
-    for page in (first, second):  # both ask at once
-        page.evaluate("document.getElementById('hold').click()")
+    expect(second.get_by_role("button", name="Hold seats")).to_be_enabled()
+    # Both ask at once (the second without waiting: its pick may already be gone live).
+    first.get_by_role("button", name="Hold seats").click()
+    second.evaluate("document.getElementById('hold').click()")
     wait_for(
         lambda: Booking.objects.filter(showtime=showtime, seats__seat__row="D").exists(),
         timeout=15,
