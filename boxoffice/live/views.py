@@ -7,7 +7,8 @@ ASGI server, where :mod:`.asgi` answers this path instead and streams hold no th
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Q
@@ -16,6 +17,7 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
@@ -75,10 +77,29 @@ def _follow(showtime_id: int, resume_from: int) -> Iterator[bytes]:
             quiet_since = time.monotonic()
 
 
+class EventStreamRenderer(BaseRenderer):
+    """Lets content negotiation accept ``Accept: text/event-stream`` (all a browser's
+    EventSource sends). The stream itself is a StreamingHttpResponse; an error answered to
+    such a client is rendered as JSON text, in the API's error shape."""
+
+    media_type = "text/event-stream"
+    format = "event-stream"
+    charset = "utf-8"
+
+    def render(
+        self,
+        data: Any,
+        accepted_media_type: str | None = None,
+        renderer_context: Mapping[str, Any] | None = None,
+    ) -> bytes:
+        return JSONRenderer().render(data)
+
+
 class SeatEventsView(APIView):
     openapi_tags = ["bookings"]
     permission_classes = [AllowAny]
     authentication_classes: list = []
+    renderer_classes = [JSONRenderer, EventStreamRenderer]
 
     @extend_schema(
         summary="A show's seat map, live (server-sent events)",
@@ -101,8 +122,23 @@ class SeatEventsView(APIView):
             )
         ],
         responses={
+            # The schema of one event (as schemathesis and OpenAPI 3.2's itemSchema read it).
             (200, "text/event-stream"): OpenApiResponse(
-                response=OpenApiTypes.STR, description="The event stream."
+                response={
+                    "type": "object",
+                    "properties": {
+                        "event": {"type": "string", "example": "seats"},
+                        "id": {"type": "string", "example": "42"},
+                        "data": {
+                            "type": "string",
+                            "description": "JSON: the seat map object (`snapshot`) or "
+                            "`[{id, status}]` (`seats`).",
+                        },
+                        "retry": {"type": "integer"},
+                    },
+                    "required": ["data"],
+                },
+                description="The event stream, one event at a time.",
             )
         },
     )

@@ -130,3 +130,26 @@ def test_a_cancelled_show_tells_its_listeners(open_stream, showtime, customer, a
     stream.wait_until(
         lambda: stream.statuses()[seat(showtime, "B2")] == "available", 10, "the freed seat"
     )
+
+
+def test_an_eventsource_accept_header_is_served(live_server, showtime, settings):
+    """A browser's EventSource sends only ``Accept: text/event-stream``."""
+    settings.LIVE_WSGI_STREAM_SECONDS = 1
+    response = requests.get(
+        f"{live_server.url}/api/v1/showtimes/{showtime.pk}/seats/events/",
+        headers={"Accept": "text/event-stream"},
+        stream=True,
+        timeout=10,
+    )
+    try:
+        assert response.status_code == 200
+        assert response.headers["Content-Type"].startswith("text/event-stream")
+    finally:
+        response.close()
+    missing = requests.get(
+        f"{live_server.url}/api/v1/showtimes/999999/seats/events/",
+        headers={"Accept": "text/event-stream"},
+        timeout=10,
+    )
+    assert missing.status_code == 404
+    assert missing.json()["errors"][0]["code"] == "not_found"
