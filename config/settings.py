@@ -307,7 +307,10 @@ SPECTACULAR_SETTINGS = {
         "SeatKindEnum": "boxoffice.catalog.models.SeatKind.choices",
         "ErrorTypeEnum": ["validation_error", "client_error"],
     },
-    "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
+        "boxoffice.core.openapi.explicit_no_security",
+    ],
     "TAGS": [
         {"name": "auth", "description": "Sign-up, sign-in, tokens and cookies"},
         {"name": "users", "description": "User administration"},

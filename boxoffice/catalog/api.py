@@ -245,12 +245,18 @@ class CatalogViewSet(CacheHeadersMixin, ProtectedDestroyMixin, viewsets.ModelVie
     http_method_names = ["get", "post", "put", "patch", "delete", "head", "options"]
 
 
-def _crud_docs(noun: str, read: type[serializers.Serializer], *, write_409: bool = False):
+def _crud_docs(
+    noun: str,
+    read: type[serializers.Serializer],
+    *,
+    write_409: bool = False,
+    protected: bool = False,
+):
     """Summaries and answers of a catalog viewset; ``read`` is how an object reads (movies:
     genre objects, while writes send genre ids). ``write_409``: a change of timing can push a
     show into another (showtime_overlap), and a delete is refused while bookings refer to the
-    object (protected)."""
-    deleted = {409: conflict("protected")} if write_409 else {}
+    object (protected). ``protected`` alone: only the delete can be refused."""
+    deleted = {409: conflict("protected")} if write_409 or protected else {}
     changed = {409: conflict("showtime_overlap")} if write_409 else {}
     return extend_schema_view(
         list=extend_schema(summary=f"List {noun}s", responses={200: read(many=True)}),
@@ -279,9 +285,13 @@ class MovieViewSet(CatalogViewSet):
 
     # Posters are uploaded as multipart/form-data; every other body is JSON.
     parser_classes = [JSONParser, MultiPartParser]
+    # The schema offers the JSON body only: openapi-python-client 0.29 generates a module that
+    # cannot be imported (NameError: Unset) for an operation with two request media types.
+    # Poster uploads (multipart, the `poster` field) are described in the field's help text.
+    openapi_request_media_types = ["application/json"]
 
 
-@_crud_docs("theater", TheaterSerializer)
+@_crud_docs("theater", TheaterSerializer, protected=True)
 class TheaterViewSet(CatalogViewSet):
     serializer_class = TheaterSerializer
     queryset = selectors.theater_list()

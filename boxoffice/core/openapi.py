@@ -15,11 +15,12 @@ edits:
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Sequence
 from typing import Any
 
-from drf_spectacular.plumbing import ResolvedComponent, append_meta
+from drf_spectacular.plumbing import ResolvedComponent, append_meta, force_instance
 from drf_standardized_errors.openapi import AutoSchema as StandardizedErrorsAutoSchema
 from inflection import camelize
 
@@ -106,13 +107,21 @@ class AutoSchema(StandardizedErrorsAutoSchema):
         may call, so clients and fuzzers know that authentication is optional there."""
         auths: list[dict] = []
         for requirement in super().get_auth():
-            for name, scopes in requirement.items() or [(None, None)]:
-                alternative = {} if name is None else {name: scopes}
-                if alternative not in auths:
-                    auths.append(alternative)
+            for name, scopes in requirement.items():
+                if {name: scopes} not in auths:
+                    auths.append({name: scopes})
+        if not auths:
+            # No authentication at all (sign-in, the webhook): no requirement, so generated
+            # clients call it without credentials.
+            return []
         if {} not in auths and self._allows_anonymous():
             auths.append({})
         return auths
+
+    def map_parsers(self) -> list[Any]:
+        # A view may document fewer request media types than it parses (see MovieViewSet).
+        documented = getattr(self.view, "openapi_request_media_types", None)
+        return list(documented) if documented else super().map_parsers()
 
     # Descriptions are written for client developers with extend_schema(description=...);
     # docstrings are notes for us and never become the description of an operation.
@@ -136,8 +145,6 @@ class AutoSchema(StandardizedErrorsAutoSchema):
         )
 
     def _has_body_serializer(self) -> bool:
-        import inspect
-
         from rest_framework import serializers
 
         request_serializer = self.get_request_serializer()
@@ -147,8 +154,15 @@ class AutoSchema(StandardizedErrorsAutoSchema):
         )
 
     def _should_add_validation_error_response(self) -> bool:
-        return super()._should_add_validation_error_response() or (
-            self.method in UNSAFE_WITH_BODY and self._accepts_idempotency_key()
+        # Also query parameters validated by a serializer (reports) and an Idempotency-Key.
+        has_query_input = any(
+            p["in"] == "query" and p["name"] not in ("page", "page_size")
+            for p in self._get_parameters()
+        )
+        return (
+            super()._should_add_validation_error_response()
+            or has_query_input
+            or (self.method in UNSAFE_WITH_BODY and self._accepts_idempotency_key())
         )
 
     def _should_add_http415_error_response(self) -> bool:
@@ -288,11 +302,27 @@ class AutoSchema(StandardizedErrorsAutoSchema):
     def _map_basic_serializer(self, serializer: Any, direction: str) -> dict:  # type: ignore[override]
         schema = super()._map_basic_serializer(serializer, direction)
         if direction == "response":
-            # DRF writes every readable field of a serializer: all are there in a response.
+            # DRF writes every readable field of a serializer: all are there in a response. A
+            # field declared `required=False` on a plain Serializer (a body built by hand, such
+            # as the seat map's `reason`) is the exception: it may be left out.
+            from rest_framework import serializers
+
+            fields = force_instance(serializer).fields
+            optional = {
+                name
+                for name, field in fields.items()
+                if not isinstance(serializer, serializers.ModelSerializer)
+                and not (
+                    inspect.isclass(serializer)
+                    and issubclass(serializer, serializers.ModelSerializer)
+                )
+                and not field.required
+                and not field.read_only
+            }
             schema["required"] = [
                 name
                 for name, field_schema in schema.get("properties", {}).items()
-                if not field_schema.get("writeOnly")
+                if not field_schema.get("writeOnly") and name not in optional
             ]
         return schema
 
@@ -335,3 +365,14 @@ class AutoSchema(StandardizedErrorsAutoSchema):
                 continue
             return False
         return True
+
+
+def explicit_no_security(result: dict, generator: Any, **kwargs: Any) -> dict:
+    """Operations without authentication (sign-in, the webhook, the seat map) say so with
+    ``security: []``: no requirement at all (Redocly's security-defined rule asks for it), so
+    generated clients call them without credentials."""
+    for item in result.get("paths", {}).values():
+        for method, operation in item.items():
+            if method in {"get", "put", "post", "patch", "delete"} and "security" not in operation:
+                operation["security"] = []
+    return result

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.validators import ProhibitNullCharactersValidator
 from drf_spectacular.utils import extend_schema
+from drf_standardized_errors.openapi_serializers import ErrorResponse404Serializer
 from rest_framework import serializers
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -60,6 +61,7 @@ class CheckInView(APIView):
         request=CheckInRequestSerializer,
         responses={
             200: CheckInResponseSerializer,
+            404: ErrorResponse404Serializer,
             409: conflict("already_checked_in", "show_not_open", "show_ended"),
         },
     )

@@ -1,0 +1,163 @@
+"""What a client developer writes against the Python client that openapi-python-client generates
+from our schema (package ``boxoffice_client``): the customer's way from a token to a cancelled
+booking, and the admin's from a new movie to the shows report. Only the generated client is used
+(no raw HTTP, nothing patched), and ``mypy --strict`` must accept this module as it is.
+
+tests/contract/test_generated_client.py generates the package into a temporary directory, puts
+it on ``sys.path`` and ``MYPYPATH``, and runs these functions against ``live_server``.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from boxoffice_client import AuthenticatedClient, Client
+from boxoffice_client.api.auth import auth_token_create
+from boxoffice_client.api.bookings import (
+    bookings_cancel_create,
+    bookings_create,
+    bookings_pay_create,
+    bookings_retrieve,
+    showtimes_seats_retrieve,
+)
+from boxoffice_client.api.catalog import (
+    movies_create,
+    screens_create,
+    screens_seats_generate_create,
+    theaters_create,
+)
+from boxoffice_client.api.reports import reports_showtimes_list
+from boxoffice_client.api.schedule import showtimes_create, showtimes_list
+from boxoffice_client.models import (
+    Booking,
+    BookingStatusEnum,
+    CredentialsRequest,
+    HoldRequest,
+    Movie,
+    MovieRequest,
+    PaginatedShowtimeList,
+    PaginatedShowtimeReportRowList,
+    PaymentStart,
+    Screen,
+    ScreenRequest,
+    SeatGridRequest,
+    SeatMap,
+    SeatStatusEnum,
+    Showtime,
+    ShowtimeRequest,
+    Theater,
+    TheaterRequest,
+    TokenPair,
+)
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def sign_in(base_url: str, username: str, password: str) -> AuthenticatedClient:
+    """POST /auth/token/, then a client that sends ``Authorization: Bearer <access>`` (use it
+    in a ``with`` block, which closes its connections)."""
+    with Client(base_url=base_url, raise_on_unexpected_status=True) as anonymous:
+        tokens = auth_token_create.sync(
+            client=anonymous, body=CredentialsRequest(username=username, password=password)
+        )
+    assert isinstance(tokens, TokenPair), tokens
+    return AuthenticatedClient(
+        base_url=base_url, token=tokens.access, raise_on_unexpected_status=True
+    )
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    movie: Movie
+    showtime: Showtime
+
+
+def admin_flow(admin: AuthenticatedClient, day: datetime.date) -> Scheduled:
+    """A theater with a screen and seats, a new movie, a show of it on ``day`` at 19:00."""
+    theater = theaters_create.sync(
+        client=admin,
+        body=TheaterRequest(name="Odeon", timezone="Europe/Berlin", currency="usd"),
+    )
+    assert isinstance(theater, Theater), theater
+    screen = screens_create.sync(client=admin, body=ScreenRequest(theater=theater.id, name="1"))
+    assert isinstance(screen, Screen), screen
+    seats = screens_seats_generate_create.sync(
+        screen.id, client=admin, body=SeatGridRequest(rows=4, seats_per_row=8)
+    )
+    assert isinstance(seats, list), seats
+    assert len(seats) == 32
+
+    movie = movies_create.sync(
+        client=admin,
+        body=MovieRequest(title="Generated Client", duration_minutes=100, age_rating="PG-13"),
+    )
+    assert isinstance(movie, Movie), movie
+    assert movie.genres == []
+
+    starts_at = datetime.datetime.combine(day, datetime.time(19, 0), tzinfo=BERLIN)
+    showtime = showtimes_create.sync(
+        client=admin,
+        body=ShowtimeRequest(
+            movie=movie.id,
+            screen=screen.id,
+            starts_at=starts_at,
+            base_price="12.50",
+            currency="usd",
+        ),
+    )
+    assert isinstance(showtime, Showtime), showtime
+    assert showtime.movie.id == movie.id
+    assert showtime.theater.id == theater.id
+    assert showtime.base_price == "12.50"
+    assert showtime.currency == "usd"
+    return Scheduled(movie=movie, showtime=showtime)
+
+
+def shows_report(admin: AuthenticatedClient, day: datetime.date) -> PaginatedShowtimeReportRowList:
+    start = datetime.datetime.combine(day, datetime.time(0, 0), tzinfo=BERLIN)
+    report = reports_showtimes_list.sync(
+        client=admin, from_=start, to=start + datetime.timedelta(days=1)
+    )
+    assert isinstance(report, PaginatedShowtimeReportRowList), report
+    return report
+
+
+@dataclass(frozen=True)
+class Visit:
+    held: Booking
+    payment: PaymentStart
+    read: Booking
+    cancelled: Booking
+
+
+def customer_flow(customer: AuthenticatedClient, day: datetime.date, title: str) -> Visit:
+    """Shows on ``day``, the seat map of the one titled ``title``, a hold of two seats side by
+    side, the pay step, the booking read back, and its cancellation."""
+    page = showtimes_list.sync(client=customer, date=day)
+    assert isinstance(page, PaginatedShowtimeList), page
+    show = next(s for s in page.results if s.movie.title == title)
+
+    seat_map = showtimes_seats_retrieve.sync(show.id, client=customer)
+    assert isinstance(seat_map, SeatMap), seat_map
+    free = [s for s in seat_map.seats if s.status == SeatStatusEnum.AVAILABLE and s.row == "A"]
+    chosen = [seat.id for seat in sorted(free, key=lambda s: s.number)[:2]]
+
+    held = bookings_create.sync(client=customer, body=HoldRequest(showtime=show.id, seats=chosen))
+    assert isinstance(held, Booking), held
+    assert held.status == BookingStatusEnum.PENDING
+    assert held.payment is None
+
+    payment = bookings_pay_create.sync(held.id, client=customer)
+    assert isinstance(payment, PaymentStart), payment
+
+    read = bookings_retrieve.sync(held.id, client=customer)
+    assert isinstance(read, Booking), read
+    assert read.payment is not None
+    assert read.payment.client_secret == payment.client_secret
+
+    cancelled = bookings_cancel_create.sync(held.id, client=customer)
+    assert isinstance(cancelled, Booking), cancelled
+    assert cancelled.status == BookingStatusEnum.CANCELLED
+    return Visit(held=held, payment=payment, read=read, cancelled=cancelled)

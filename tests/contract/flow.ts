@@ -1,0 +1,71 @@
+// The requests of client_flow.py, built against the types openapi-typescript generates from our
+// schema (schema.d.ts, generated next to this file at test time). `tsc --strict --noEmit` must
+// accept it: the request bodies, path ids and query filters type-check, and so do the fields the
+// flow reads from the answers.
+import type { components, operations, paths } from "./schema";
+
+type Schemas = components["schemas"];
+type Json<T> = T extends { content: { "application/json": infer B } } ? B : never;
+
+// --- admin: a theater, a screen with seats, a movie, a show, the report --------------------------
+const theater: Json<paths["/api/v1/theaters/"]["post"]["requestBody"]> = {
+  name: "Odeon",
+  timezone: "Europe/Berlin",
+  currency: "usd",
+};
+const screen: Schemas["ScreenRequest"] = { theater: 1, name: "1" };
+const grid: Schemas["SeatGridRequest"] = { rows: 4, seats_per_row: 8 };
+const movie: Json<paths["/api/v1/movies/"]["post"]["requestBody"]> = {
+  title: "Generated Client",
+  duration_minutes: 100,
+  age_rating: "PG-13",
+};
+const show: Schemas["ShowtimeRequest"] = {
+  movie: 1,
+  screen: 1,
+  starts_at: "2026-12-01T19:00:00+01:00",
+  base_price: "12.50",
+  currency: "usd",
+};
+const report: operations["reports_showtimes_list"]["parameters"]["query"] = {
+  from: "2026-12-01T00:00:00+01:00",
+  to: "2026-12-02T00:00:00+01:00",
+};
+
+// --- customer: token, shows of a day, seat map, hold, pay, read, cancel ---------------------------
+const credentials: Schemas["CredentialsRequest"] = { username: "alice", password: "s3cret-Pass" };
+const day: operations["showtimes_list"]["parameters"]["query"] = { date: "2026-12-01" };
+const seatMapPath: operations["showtimes_seats_retrieve"]["parameters"]["path"] = {
+  showtime_id: 1,
+};
+const hold: Schemas["HoldRequest"] = { showtime: 1, seats: [1, 2] };
+const payPath: operations["bookings_pay_create"]["parameters"]["path"] = { id: 1 };
+const cancelPath: operations["bookings_cancel_create"]["parameters"]["path"] = { id: 1 };
+
+function firstAvailable(map: Schemas["SeatMap"]): number[] {
+  return map.seats.filter((s) => s.status === "available").map((s) => s.id);
+}
+
+function clientSecret(booking: Schemas["Booking"]): string | null {
+  // `payment` is an object or null, never missing.
+  return booking.payment === null ? null : booking.payment.client_secret;
+}
+
+function payStep(answer: Json<operations["bookings_pay_create"]["responses"][200]>): string {
+  return `${answer.provider}:${answer.publishable_key}`;
+}
+
+function conflictCode(
+  answer: Json<operations["bookings_create"]["responses"][409]>,
+): "seats_unavailable" | "hold_limit" | "no_adjacent_seats" | "idempotency_in_flight" {
+  return answer.errors[0].code;
+}
+
+function showTitle(page: Schemas["PaginatedShowtimeList"]): string[] {
+  return page.results.map((s) => `${s.movie.title} at ${s.theater.name}, ${s.base_price} ${s.currency}`);
+}
+
+export const requests = {
+  theater, screen, grid, movie, show, report, credentials, day, seatMapPath, hold, payPath, cancelPath,
+};
+export const readers = { firstAvailable, clientSecret, payStep, conflictCode, showTitle };
