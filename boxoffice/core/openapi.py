@@ -202,26 +202,14 @@ class AutoSchema(StandardizedErrorsAutoSchema):
         if direction != "response":
             return responses
         if self._accepts_idempotency_key():
-            in_flight = "idempotency_in_flight"
-            declared = self._declared_errors().get("409")
-            doc = declared.with_codes(in_flight) if declared else conflict(in_flight)
-            responses["409"] = self._error_response(doc, "409")
+            # 409 idempotency_in_flight joins the declared codes (see _error_response).
+            responses.setdefault("409", self._error_response(conflict(), "409"))
             responses.setdefault("422", self._error_response(IDEMPOTENCY_KEY_REUSED, "422"))
         if "503" not in responses:
             responses["503"] = self._error_response(DATABASE_UNAVAILABLE, "503")
         if "429" in responses:
             responses["429"].setdefault("headers", {}).update(RETRY_AFTER)
         return dict(sorted(responses.items()))
-
-    def _declared_errors(self) -> dict[str, ErrorDoc]:
-        declared = getattr(self, "_boxoffice_declared", None)
-        if declared is None:
-            declared = {}
-            for code, response in (self.get_response_serializers() or {}).items():
-                if isinstance(response, ErrorDoc):
-                    declared[str(code)] = response
-            self._boxoffice_declared = declared
-        return declared
 
     def _get_response_for_code(  # type: ignore[override]
         self, serializer: Any, status_code: str, *args: Any, **kwargs: Any
@@ -231,6 +219,9 @@ class AutoSchema(StandardizedErrorsAutoSchema):
         return super()._get_response_for_code(serializer, status_code, *args, **kwargs)
 
     def _error_response(self, doc: ErrorDoc, status_code: str) -> dict:
+        if status_code == "409" and self._accepts_idempotency_key():
+            # A retry while the first request with the same key still runs.
+            doc = doc.with_codes("idempotency_in_flight")
         name = doc.name or f"{camelize(self.get_operation_id())}Error{status_code}"
         item = {
             "type": "object",

@@ -55,9 +55,12 @@ function payStep(answer: Json<operations["bookings_pay_create"]["responses"][200
   return `${answer.provider}:${answer.publishable_key}`;
 }
 
-function conflictCode(
-  answer: Json<operations["bookings_create"]["responses"][409]>,
-): "seats_unavailable" | "hold_limit" | "no_adjacent_seats" | "idempotency_in_flight" {
+type HoldConflictCode =
+  Json<operations["bookings_create"]["responses"][409]>["errors"][number]["code"];
+// The codes a client handles are in the enum (the list may grow; these must stay).
+const handled: HoldConflictCode[] = ["seats_unavailable", "hold_limit", "idempotency_in_flight"];
+
+function conflictCode(answer: Json<operations["bookings_create"]["responses"][409]>): HoldConflictCode {
   return answer.errors[0].code;
 }
 
@@ -68,4 +71,4 @@ function showTitle(page: Schemas["PaginatedShowtimeList"]): string[] {
 export const requests = {
   theater, screen, grid, movie, show, report, credentials, day, seatMapPath, hold, payPath, cancelPath,
 };
-export const readers = { firstAvailable, clientSecret, payStep, conflictCode, showTitle };
+export const readers = { handled, firstAvailable, clientSecret, payStep, conflictCode, showTitle };
