@@ -30,6 +30,8 @@ class ProtectedByBookingsMixin:
     )
     delete_confirmation_max_display: ClassVar[int | None] = 20
 
+    # Mixed in before admin.ModelAdmin: mypy sees a plain class, so the ModelAdmin methods used
+    # below are ignored ([misc]: not in a superclass, [attr-defined]: not on the mixin).
     def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
         deleted, counts, perms_needed, protected = super().get_deleted_objects(  # type: ignore[misc]
             objs, request
@@ -97,6 +99,7 @@ class ScreenForm(TimingForm):
 class TimingAdminMixin:
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         if not getattr(form, "saved_by_service", False):
+            # Mixed in before admin.ModelAdmin, whose save_model mypy cannot see from here.
             super().save_model(request, obj, form, change)  # type: ignore[misc]
 
 

@@ -76,6 +76,8 @@ class MovieSerializer(serializers.ModelSerializer):
 class MovieReadSerializer(MovieSerializer):
     """Schema-only: how a movie reads (the component ``Movie``; writes are ``MovieRequest``)."""
 
+    # Re-declared with other field types for the schema; the stubs see MovieSerializer's
+    # attribute types (DRF's metaclass moves declared fields off the class at runtime).
     genres = GenreSerializer(many=True, read_only=True)  # type: ignore[assignment]
     poster = serializers.URLField(allow_null=True, read_only=True)  # type: ignore[assignment]
 
@@ -129,7 +131,9 @@ class ScreenSerializer(serializers.ModelSerializer):
 
 
 class SeatSerializer(serializers.ModelSerializer):
-    label = serializers.CharField(read_only=True)
+    # A field named like a Field attribute (the stubs see Field.label); DRF's metaclass moves
+    # declared fields off the class, so nothing is shadowed at runtime.
+    label = serializers.CharField(read_only=True)  # type: ignore[assignment]
 
     class Meta:
         model = Seat
@@ -197,7 +201,7 @@ class SeatGridSerializer(serializers.Serializer):
     )
     blocked = _seat_labels("Labels of seats not for sale.")
 
-    def to_internal_value(self, data):  # type: ignore[no-untyped-def]
+    def to_internal_value(self, data):
         tiers = data.get("tiers") if hasattr(data, "get") else None
         if isinstance(tiers, dict):
             unknown = sorted(set(tiers) - set(Tier.values))
@@ -230,12 +234,12 @@ class MovieFilter(django_filters.FilterSet):
         model = Movie
         fields = ["genre", "search", "date"]
 
-    def filter_search(self, queryset, name, value):  # type: ignore[no-untyped-def]
+    def filter_search(self, queryset, name, value):
         from django.db.models import Q
 
         return queryset.filter(Q(title__icontains=value) | Q(description__icontains=value))
 
-    def filter_date(self, queryset, name, value):  # type: ignore[no-untyped-def]
+    def filter_date(self, queryset, name, value):
         return selectors.movies_showing_on(queryset, value)
 
 
@@ -290,6 +294,9 @@ class MovieViewSet(CatalogViewSet):
     # Poster uploads (multipart, the `poster` field) are described in the field's help text.
     openapi_request_media_types = ["application/json"]
 
+    def perform_update(self, serializer):
+        services.save_timing_change(serializer.save)
+
 
 @_crud_docs("theater", TheaterSerializer, protected=True)
 class TheaterViewSet(CatalogViewSet):
@@ -311,16 +318,21 @@ class ScreenViewSet(CatalogViewSet):
     filterset_class = ScreenFilter
     protected_message = "This screen has shows with bookings; it cannot be deleted."
 
-    def perform_create(self, serializer):  # type: ignore[no-untyped-def]
+    def perform_create(self, serializer):
+        self._save_named(serializer.save)
+
+    def perform_update(self, serializer):
+        self._save_named(lambda: services.save_timing_change(serializer.save))
+
+    @staticmethod
+    def _save_named(save):
         try:
             with transaction.atomic():
-                serializer.save()
+                save()
         except IntegrityError as exc:
             raise ValidationError(
                 {"name": ["This theater already has a screen of that name."]}
             ) from exc
-
-    perform_update = perform_create
 
     @extend_schema(
         summary="A screen's seats (one plain array, rows in natural order)",
@@ -370,8 +382,5 @@ class ScreenViewSet(CatalogViewSet):
         screen = self.get_object()
         data = SeatGridSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            seats = services.generate_seat_grid(screen=screen, **data.validated_data)
-        except services.GridError as exc:
-            raise ValidationError({exc.field: [str(exc)]}) from exc
+        seats = services.generate_seat_grid(screen=screen, **data.validated_data)
         return Response(SeatSerializer(seats, many=True).data, status=status.HTTP_201_CREATED)

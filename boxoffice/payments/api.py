@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import cast
 
 import stripe
 from django.http import JsonResponse
@@ -14,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from boxoffice.accounts.models import User
 from boxoffice.booking.models import Booking
 from boxoffice.core.errors import (
     BadRequest,
@@ -74,7 +76,8 @@ class BookingPayView(APIView):
     )
     @idempotent
     def post(self, request: Request, pk: int) -> Response:
-        booking = Booking.objects.filter(pk=pk, user=request.user).first()
+        # IsAuthenticated: request.user is a User here, never an AnonymousUser.
+        booking = Booking.objects.filter(pk=pk, user=cast(User, request.user)).first()
         if booking is None:
             raise NotFound("No such booking.")
         start = services.start_payment(booking=booking)

@@ -293,7 +293,15 @@ class BookingViewSet(
         request=HoldRequestSerializer,
         responses={
             201: BookingSerializer,
-            409: conflict("seats_unavailable", "hold_limit", "no_adjacent_seats"),
+            409: conflict(
+                "seats_unavailable",
+                "hold_limit",
+                "no_adjacent_seats",
+                "seat_blocked",
+                "wheelchair_only",
+                "companion_only",
+                "single_seat_gap",
+            ),
             503: DATABASE_UNAVAILABLE,
         },
         parameters=[idempotency_parameter],
