@@ -125,7 +125,7 @@ class AutoSchema(StandardizedErrorsAutoSchema):
 
     # Descriptions are written for client developers with extend_schema(description=...);
     # docstrings are notes for us and never become the description of an operation.
-    def get_description(self) -> str:
+    def get_description(self) -> str:  # type: ignore[override]  # drf-spectacular's signature, not DRF's
         return ""
 
     # --- errors --------------------------------------------------------------------------------
@@ -197,7 +197,7 @@ class AutoSchema(StandardizedErrorsAutoSchema):
             getattr(self.view, "openapi_throttled", False)
         )
 
-    def _get_response_bodies(self, direction: str = "response") -> dict:  # type: ignore[override]
+    def _get_response_bodies(self, direction: str = "response") -> dict:
         responses = super()._get_response_bodies(direction=direction)  # type: ignore[arg-type]
         if direction != "response":
             return responses
@@ -211,7 +211,7 @@ class AutoSchema(StandardizedErrorsAutoSchema):
             responses["429"].setdefault("headers", {}).update(RETRY_AFTER)
         return dict(sorted(responses.items()))
 
-    def _get_response_for_code(  # type: ignore[override]
+    def _get_response_for_code(
         self, serializer: Any, status_code: str, *args: Any, **kwargs: Any
     ) -> dict:
         if isinstance(serializer, ErrorDoc):
@@ -272,7 +272,7 @@ class AutoSchema(StandardizedErrorsAutoSchema):
 
     def _get_serializer_name(
         self, serializer: Any, direction: str, *args: Any, **kwargs: Any
-    ) -> str:  # type: ignore[override]
+    ) -> str:
         name = super()._get_serializer_name(serializer, direction, *args, **kwargs)
         # HoldRequestSerializer in a request is "HoldRequest", not "HoldRequestRequest";
         # private helper serializers (_Error401) lose their underscore.
@@ -290,7 +290,7 @@ class AutoSchema(StandardizedErrorsAutoSchema):
                 parameter["schema"] = {"type": "integer", "minimum": 1}
         return parameters
 
-    def _map_basic_serializer(self, serializer: Any, direction: str) -> dict:  # type: ignore[override]
+    def _map_basic_serializer(self, serializer: Any, direction: str) -> dict:
         schema = super()._map_basic_serializer(serializer, direction)
         if direction == "response":
             # DRF writes every readable field of a serializer: all are there in a response. A
@@ -317,7 +317,7 @@ class AutoSchema(StandardizedErrorsAutoSchema):
             ]
         return schema
 
-    def _map_serializer_field(self, field: Any, direction: str, *args: Any, **kwargs: Any) -> dict:  # type: ignore[override]
+    def _map_serializer_field(self, field: Any, direction: str, *args: Any, **kwargs: Any) -> dict:
         from rest_framework import serializers
 
         schema = super()._map_serializer_field(field, direction, *args, **kwargs)

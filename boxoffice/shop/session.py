@@ -35,6 +35,6 @@ def visitor(request: HttpRequest) -> Visitor:
             user = auth.get_user(auth.get_validated_token(raw.encode()))
         except (InvalidToken, TokenError, AuthenticationFailed):
             user = None
-        if user is not None and user.is_active:
+        if isinstance(user, User) and user.is_active:
             return Visitor(user=user, needs_refresh=False)
     return Visitor(user=None, needs_refresh=bool(request.COOKIES.get(settings.JWT_REFRESH_COOKIE)))

@@ -54,7 +54,7 @@ def _signin_redirect(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect("/signin/?" + urlencode({"next": request.get_full_path()}))
 
 
-def _local(dt, tz: str):  # type: ignore[no-untyped-def]
+def _local(dt, tz: str):
     return dt.astimezone(ZoneInfo(tz))
 
 
@@ -103,7 +103,8 @@ def home(request: HttpRequest) -> HttpResponse:
                 "local": _local(show.starts_at, theater.timezone),
                 "from_price": _money(from_price, show.currency),
                 "morning": factor != 1,
-                "sold_out": show.seats_available <= 0,
+                # seats_available: annotated by schedule.selectors.showtime_list
+                "sold_out": show.seats_available <= 0,  # type: ignore[attr-defined]
             }
         )
     days = [today + timedelta(days=i) for i in range(DAYS_AHEAD)]
