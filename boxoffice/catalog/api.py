@@ -22,7 +22,6 @@ from boxoffice.accounts.permissions import IsAdmin, IsAdminOrReadOnly
 from boxoffice.core.filters import MAX_ID
 from boxoffice.core.http_cache import CacheHeadersMixin
 from boxoffice.core.openapi import conflict
-from boxoffice.core.parsers import JSONParser
 from boxoffice.core.views import ProtectedDestroyMixin
 
 from . import selectors, services
@@ -45,12 +44,9 @@ class MovieSerializer(serializers.ModelSerializer):
         help_text="Genre ids on write; {id, name, slug} objects on read.",
     )
     poster = serializers.ImageField(
-        required=False,
-        allow_null=True,
+        read_only=True,
         use_url=True,
-        # A declared field does not inherit the model field's validators: name it again.
-        validators=[validate_poster],
-        help_text="JPEG, PNG or WebP upload (multipart); a URL on read.",
+        help_text="The poster's URL (null when none); upload it with PUT /movies/{id}/poster/.",
     )
 
     class Meta:
@@ -70,6 +66,18 @@ class MovieSerializer(serializers.ModelSerializer):
         data = super().to_representation(instance)
         data["genres"] = GenreSerializer(instance.genres.all(), many=True).data
         return data
+
+
+class MoviePosterSerializer(serializers.ModelSerializer):
+    poster = serializers.ImageField(
+        # A declared field does not inherit the model field's validators: name it again.
+        validators=[validate_poster],
+        help_text="A JPEG, PNG or WebP image.",
+    )
+
+    class Meta:
+        model = Movie
+        fields = ["poster"]
 
 
 @extend_schema_serializer(component_name="Movie")
@@ -287,15 +295,42 @@ class MovieViewSet(CatalogViewSet):
     filterset_class = MovieFilter
     protected_message = "This movie has shows with bookings; cancel the shows instead."
 
-    # Posters are uploaded as multipart/form-data; every other body is JSON.
-    parser_classes = [JSONParser, MultiPartParser]
-    # The schema offers the JSON body only: openapi-python-client 0.29 generates a module that
-    # cannot be imported (NameError: Unset) for an operation with two request media types.
-    # Poster uploads (multipart, the `poster` field) are described in the field's help text.
-    openapi_request_media_types = ["application/json"]
-
     def perform_update(self, serializer):
         services.save_timing_change(serializer.save)
+
+    @extend_schema(
+        methods=["PUT"],
+        summary="Upload a movie's poster (admin): multipart/form-data, field `poster`",
+        description=(
+            "The only request body that is not JSON: a JPEG, PNG or WebP image in the `poster` "
+            "field (POSTER_MAX_BYTES, POSTER_MAX_PIXELS). Replaces any poster; answers the movie."
+        ),
+        request={"multipart/form-data": MoviePosterSerializer},
+        responses={200: MovieReadSerializer},
+    )
+    @extend_schema(
+        methods=["DELETE"],
+        summary="Remove a movie's poster (admin)",
+        request=None,
+        responses={200: MovieReadSerializer},
+    )
+    @action(
+        detail=True,
+        methods=["put", "delete"],
+        url_path="poster",
+        parser_classes=[MultiPartParser],
+        permission_classes=[IsAdmin],
+        filterset_class=None,
+    )
+    def poster(self, request: Request, pk: str | None = None) -> Response:
+        movie = self.get_object()
+        if request.method == "DELETE":
+            movie.poster.delete(save=True)
+        else:
+            data = MoviePosterSerializer(movie, data=request.data)
+            data.is_valid(raise_exception=True)
+            movie = data.save()
+        return Response(MovieSerializer(movie, context={"request": request}).data)
 
 
 @_crud_docs("theater", TheaterSerializer, protected=True)

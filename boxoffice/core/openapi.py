@@ -147,11 +147,15 @@ class AutoSchema(StandardizedErrorsAutoSchema):
     def _has_body_serializer(self) -> bool:
         from rest_framework import serializers
 
+        def is_serializer(candidate: Any) -> bool:
+            return isinstance(candidate, serializers.Field) or (
+                inspect.isclass(candidate) and issubclass(candidate, serializers.Field)
+            )
+
         request_serializer = self.get_request_serializer()
-        return isinstance(request_serializer, serializers.Field) or (
-            inspect.isclass(request_serializer)
-            and issubclass(request_serializer, serializers.Field)
-        )
+        if isinstance(request_serializer, dict):  # {media type: serializer}, e.g. the poster
+            return any(is_serializer(value) for value in request_serializer.values())
+        return is_serializer(request_serializer)
 
     def _should_add_validation_error_response(self) -> bool:
         # Also query parameters validated by a serializer (reports) and an Idempotency-Key.
@@ -163,6 +167,7 @@ class AutoSchema(StandardizedErrorsAutoSchema):
             super()._should_add_validation_error_response()
             or has_query_input
             or (self.method in UNSAFE_WITH_BODY and self._accepts_idempotency_key())
+            or (self.method in UNSAFE_WITH_BODY and self._has_body_serializer())
         )
 
     def _should_add_http415_error_response(self) -> bool:

@@ -31,7 +31,7 @@ def upload(name: str, content: bytes, content_type: str = "image/png") -> Simple
 
 
 def put_poster(client, movie: Movie, file: SimpleUploadedFile):
-    return client.patch(f"/api/v1/movies/{movie.id}/", {"poster": file}, format="multipart")
+    return client.put(f"/api/v1/movies/{movie.id}/poster/", {"poster": file}, format="multipart")
 
 
 def assert_poster_refused(response, movie: Movie) -> None:
@@ -60,22 +60,33 @@ def test_real_image_upload_is_stored_and_read_back_as_url(admin_api, api, movie,
     assert api.get("/api/v1/movies/").json()["results"][0]["poster"] == url
 
 
-def test_movie_can_be_created_with_a_poster_in_one_multipart_request(admin_api, movie):
+def test_a_new_movie_is_json_and_its_poster_a_multipart_upload(admin_api, movie):
+    """Every body is JSON but the poster's: movies are created as JSON (a multipart movie is a
+    415), then the poster is uploaded to its own endpoint, and can be removed there."""
     genre = movie.genres.get()
-    response = admin_api.post(
+    fields = {"title": "Sunrise", "duration_minutes": 94, "genres": [genre.id]}
+    refused = admin_api.post(
         "/api/v1/movies/",
-        {
-            "title": "Sunrise",
-            "duration_minutes": 94,
-            "genres": [genre.id],
-            "poster": upload("sunrise.png", image_bytes("PNG")),
-        },
+        {**fields, "poster": upload("sunrise.png", image_bytes("PNG"))},
         format="multipart",
     )
-    assert response.status_code == 201, response.content
+    assert refused.status_code == 415
+    created = admin_api.post("/api/v1/movies/", fields, format="json")
+    assert created.status_code == 201, created.content
+    assert created.json()["poster"] is None
+    sunrise = Movie.objects.get(pk=created.json()["id"])
+
+    response = put_poster(admin_api, sunrise, upload("sunrise.png", image_bytes("PNG")))
+    assert response.status_code == 200, response.content
     body = response.json()
     assert body["poster"].endswith(".png")
     assert body["genres"] == [{"id": genre.id, "name": "Drama", "slug": "drama"}]
+
+    removed = admin_api.delete(f"/api/v1/movies/{sunrise.id}/poster/")
+    assert removed.status_code == 200
+    assert removed.json()["poster"] is None
+    sunrise.refresh_from_db()
+    assert not sunrise.poster
 
 
 def test_text_file_named_png_is_refused(admin_api, movie):
