@@ -6,9 +6,11 @@ refuses to run on anything else, so they can never silently skip."""
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -231,3 +233,48 @@ def make_showtime(movie, screen) -> Callable[..., Showtime]:  # type: ignore[no-
 @pytest.fixture
 def showtime(make_showtime) -> Showtime:  # type: ignore[no-untyped-def]
     return make_showtime()
+
+
+# --- Browser tests ---------------------------------------------------------------------------
+# One Playwright and one Chromium for the whole session, shared by every browser suite (admin,
+# docs, shop): Playwright's sync API keeps an asyncio loop on the main thread while it runs, so a
+# second instance started by another suite's fixture would refuse to start.
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+def _chromium_problem() -> str | None:
+    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
+        return f"{CHROMIUM} is missing (apt-get install chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is missing (pip install playwright)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    problem = _chromium_problem()
+    if problem:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Browser tests cannot run under CI: {problem}")
+        pytest.skip(f"Browser tests need Chromium: {problem}")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an asyncio loop on this thread; Django's ORM would then refuse
+    # the tests' own (synchronous) queries as if they came from async code.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM)
+            try:
+                yield browser
+            finally:
+                browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous

@@ -7,8 +7,6 @@ can never pass without having run them.
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,8 +18,6 @@ from boxoffice.booking.models import Booking
 from boxoffice.catalog.models import Seat
 from boxoffice.schedule.models import Showtime
 from tests.conftest import PASSWORD, make_user
-
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 
 
 @pytest.fixture
@@ -52,43 +48,6 @@ def book(showtime: Showtime, user: User, *labels: str, paid: bool = True) -> Boo
         booking_services.record_payment(booking=booking, amount=booking.total)
         booking.refresh_from_db()
     return booking
-
-
-def _chromium_problem() -> str | None:
-    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
-        return f"{CHROMIUM} is missing (apt-get install chromium)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "the playwright package is missing (pip install playwright)"
-    return None
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    problem = _chromium_problem()
-    if problem:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Browser tests cannot run under CI: {problem}")
-        pytest.skip(f"Browser tests need Chromium: {problem}")
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an asyncio loop on this thread; Django's ORM would then refuse
-    # the tests' own (synchronous) queries as if they came from async code.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM)
-            try:
-                yield browser
-            finally:
-                browser.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture

@@ -1,4 +1,2 @@
-"""The docs pages in Chromium: the admin suite's Playwright fixture (Debian's chromium, never a
-downloaded browser; skipped where it is missing unless CI=true)."""
-
-from tests.admin.conftest import chromium  # noqa: F401  (a fixture, used by name)
+"""The docs pages in Chromium use the session's Playwright fixture (tests/conftest.py:
+Debian's chromium, never a downloaded browser; skipped where it is missing unless CI=true)."""

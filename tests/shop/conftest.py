@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from tests.admin import conftest as admin_fixtures
 from tests.admin.conftest import book  # noqa: F401  (used by the tests)
 from tests.conftest import PASSWORD
 from tests.payments.conftest import run_worker, smtp_server, stripe_webhook  # noqa: F401
@@ -25,8 +24,8 @@ AXE = (
     / "axe-core"
     / "axe.min.js"
 )
-# Fixtures shared with the other suites: the session's chromium, the SMTP server, the webhook.
-chromium = admin_fixtures.chromium
+# The session's chromium comes from tests/conftest.py; the SMTP server and webhook from
+# tests/payments.
 
 PHONE = {"width": 375, "height": 740}
 DESKTOP = {"width": 1280, "height": 900}
