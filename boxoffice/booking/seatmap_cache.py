@@ -55,11 +55,15 @@ def seats_changed(showtime_id: int, seat_ids: Iterable[int] | None = None) -> No
     re-cached the old state in between is made stale. With the database cache the first write
     joins the writer's transaction and locks the token row until commit; it is the last
     statement, so buyers of one show queue only for the commit itself. Redis has no such lock.
-    Outside a transaction both happen at once.
 
     Then it records the change in the seat-change feed (:class:`SeatChange`, whose id is the
     stream position) and announces it (``signals.seats_changed``), in the same transaction: the
-    live seat map (boxoffice.live) publishes it to every process once it commits."""
+    live seat map (boxoffice.live) publishes it to every process once it commits. Called
+    outside a transaction, it opens one of its own."""
+    if not transaction.get_connection().in_atomic_block:
+        with transaction.atomic():
+            seats_changed(showtime_id, seat_ids)
+        return
     key = _keys(showtime_id)[0]
     _invalidate(key)
     transaction.on_commit(lambda: _invalidate(key))
