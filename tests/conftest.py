@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -136,6 +139,40 @@ def _fresh_caches(request):  # type: ignore[no-untyped-def]
 def _fast_and_quiet(settings):  # type: ignore[no-untyped-def]
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = "/tmp/boxoffice-test-media"
+
+
+@pytest.fixture(autouse=True)
+def _no_request_outlives_its_test(request):  # type: ignore[no-untyped-def]
+    """A test that used the live server ends every request it started, live seat-map streams
+    included, before its database is emptied. A WSGI stream outlives its client by up to
+    LIVE_WSGI_STREAM_SECONDS (it only notices a closed socket when it next writes), and on
+    SQLite the live server's threads share the test's one in-memory connection: a stream left
+    polling would run its reads and tidy-ups inside the next test's transactions."""
+    yield
+    if "live_server" not in request.fixturenames:
+        return
+    from django.test import override_settings
+
+    deadline = time.monotonic() + 10
+    with override_settings(LIVE_WSGI_STREAM_SECONDS=0):  # each stream ends at its next poll
+        while _streaming_threads() and time.monotonic() < deadline:
+            time.sleep(0.02)
+    assert not _streaming_threads(), "a seat-map stream still runs after its test"
+
+
+def _streaming_threads() -> list[str]:
+    """Names of the live server's threads now inside a WSGI seat-map stream."""
+    from boxoffice.live.views import _follow
+
+    names = []
+    frames = sys._current_frames()
+    for thread in threading.enumerate():
+        frame = frames.get(thread.ident or 0)
+        while frame is not None and frame.f_code is not _follow.__code__:
+            frame = frame.f_back
+        if frame is not None:
+            names.append(thread.name)
+    return names
 
 
 @pytest.fixture
