@@ -21,7 +21,7 @@ Every write that changes which seats are taken calls ``seatmap_cache.seats_chang
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -240,9 +240,10 @@ def _refuse_by_rules(
     now: datetime,
 ) -> None:
     """The seat rules (boxoffice.booking.seatrules) for a hold of named seats: 409 with the
-    rule's code. Also 409 ``seats_unavailable`` when a seat is taken. Read before the hold's
-    transaction: the gap rule sees the rows as they are now (two holds committing at the same
-    moment can, together, leave a seat alone that neither alone would have)."""
+    rule's code. Also 409 ``seats_unavailable`` when a seat is taken. Checked twice: before the
+    hold's transaction (a refusal costs no lock), and, when the gap rule is on, again inside it
+    under the rows' locks (:func:`_lock_rows`): two holds committing at the same moment could
+    otherwise, together, leave a seat alone that neither alone would have."""
     by_id = {seat.pk: seat for seat in seats}
     rule = showtime.screen.single_seat_rule
     if rule:
@@ -294,7 +295,31 @@ def create_hold(
     now = timezone.now()
     seats = _validate_hold(showtime=showtime, seat_ids=seat_ids, now=now)
     _refuse_by_rules(user=user, showtime=showtime, seats=seats, accessible=accessible, now=now)
-    return _hold_seats(user=user, showtime=showtime, now=now, adding=len(seats), pick=lambda: seats)
+
+    def pick() -> list[Seat]:
+        if showtime.screen.single_seat_rule:
+            # Again, now that no other hold of these rows can commit until this one does.
+            _lock_rows(showtime.pk, {seat.y for seat in seats})
+            _refuse_by_rules(
+                user=user, showtime=showtime, seats=seats, accessible=accessible, now=now
+            )
+        return seats
+
+    return _hold_seats(user=user, showtime=showtime, now=now, adding=len(seats), pick=pick)
+
+
+def _lock_rows(showtime_id: int, rows: Iterable[int]) -> None:
+    """Holds of the same rows of one show decide the gap rule one after the other: a
+    transaction-scoped PostgreSQL advisory lock per (show, row), taken in row order so two
+    holds never wait on each other in a cycle. A hold that waited then reads the rows with the
+    other's seats committed. (SQLite's write lock already orders the transactions.) Keys are
+    the two-integer form, which no other lock here uses; a show id past 2^31 wraps and only
+    shares a lock with another show's row."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for row in sorted(set(rows)):
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [showtime_id & 0x7FFFFFFF, row])
 
 
 def _lock_best_available(showtime_id: int) -> None:
@@ -395,6 +420,19 @@ def hold_best_available(
                 ),
                 code="no_adjacent_seats",
             )
+        if screen.single_seat_rule:
+            # Chosen under the best-available lock, but a named hold of these rows may have
+            # committed since the seats were read: look again under the rows' locks.
+            rows = {seat.y for seat in chosen}
+            _lock_rows(showtime.pk, rows)
+            ids = {seat.id for seat in chosen}
+            now_taken = live_taken_seat_ids(
+                showtime_id=showtime.pk,
+                seat_ids=[s.id for s in layout.seats.values() if s.y in rows],
+                now=timezone.now(),
+            )
+            if now_taken & ids or seatrules.gap_violations(layout, now_taken, ids):
+                raise SeatsTaken([seat.label for seat in chosen])  # choose again
         # What the hold needs of a seat (its id, tier and label), without reading it again.
         return [
             Seat(
@@ -437,7 +475,7 @@ def _hold_seats(
     seats: Sequence[Seat] = ()
     try:
         with transaction.atomic():
-            User.objects.select_for_update().filter(pk=user.pk).exists()
+            _lock_customer(user)
             if serialize:
                 _lock_best_available(showtime.pk)
             show = _share_lock_show(showtime.pk)
