@@ -209,6 +209,22 @@ def booking_list() -> QuerySet[Booking]:
     )
 
 
+def new_hold_for_answer(booking: Booking) -> Booking:
+    """A hold just made, ready for BookingSerializer without reading it back: its seat rows
+    (``new_seats``, set by the hold) become the ``seats`` relation's prefetched rows, as
+    ``booking_list()``'s prefetch would leave them. Its show and customer are the objects the
+    hold was made with. A booking without ``new_seats`` (a free show, confirmed at once) is
+    read again."""
+    rows = getattr(booking, "new_seats", None)
+    if rows is None:
+        return booking_list().get(pk=booking.pk)
+    seats = booking.seats.all()  # no query: the result is set here, as prefetch_related does
+    seats._result_cache = rows
+    seats._prefetch_done = True  # type: ignore[attr-defined]
+    booking._prefetched_objects_cache = {"seats": seats}  # type: ignore[attr-defined]
+    return booking
+
+
 def bookings_visible_to(user: User) -> QuerySet[Booking]:
     """Admins see every booking; a customer only their own (others' answer 404, not 403)."""
     bookings = booking_list()

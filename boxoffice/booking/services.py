@@ -360,6 +360,12 @@ def hold_best_available(
     _refuse_unsellable(showtime.status, showtime.starts_at, now)
     screen = showtime.screen
     # Plain rows, not model instances: 600 seats are read on every best-available hold.
+    grid = list(
+        Seat.objects.filter(screen_id=screen.pk).values_list(
+            "pk", "row", "number", "x", "y", "tier", "kind", "blocked", "companion_of", "row_index"
+        )
+    )
+    row_index = {seat[0]: seat[-1] for seat in grid}
     layout = seatrules.build_layout(
         seatrules.SeatInfo(
             id=pk,
@@ -371,9 +377,7 @@ def hold_best_available(
             blocked=blocked,
             companion_of=companion_of,
         )
-        for pk, row, number, x, y, seat_tier, kind, blocked, companion_of in Seat.objects.filter(
-            screen_id=screen.pk
-        ).values_list("pk", "row", "number", "x", "y", "tier", "kind", "blocked", "companion_of")
+        for pk, row, number, x, y, seat_tier, kind, blocked, companion_of, _ in grid
     )
     spot = seatrules.sweet_spot(
         layout,
@@ -433,12 +437,13 @@ def hold_best_available(
             )
             if now_taken & ids or seatrules.gap_violations(layout, now_taken, ids):
                 raise SeatsTaken([seat.label for seat in chosen])  # choose again
-        # What the hold needs of a seat (its id, tier and label), without reading it again.
+        # What the hold and its answer need of a seat, without reading it again.
         return [
             Seat(
                 pk=seat.id,
                 screen_id=screen.pk,
                 row=seat.label.rstrip("0123456789"),
+                row_index=row_index[seat.id],
                 number=int(seat.label[len(seat.label.rstrip("0123456789")) :]),
                 tier=seat.tier,
             )
@@ -500,7 +505,7 @@ def _hold_seats(
                 price_policy=quote.policy,
                 created_at=now,
             )
-            BookingSeat.objects.bulk_create(
+            rows = BookingSeat.objects.bulk_create(
                 BookingSeat(
                     booking=booking,
                     showtime=showtime,
@@ -528,6 +533,10 @@ def _hold_seats(
     if booking.total == 0:
         record_payment(booking=booking, amount=booking.total)
         booking.refresh_from_db()
+        return booking
+    # The seat rows just written, in seat order: the API answers the hold from them (with the
+    # booking's show and customer, also in hand) instead of reading it all back.
+    booking.new_seats = sorted(rows, key=lambda row: (row.seat.row_index, row.seat.number))  # type: ignore[attr-defined]
     return booking
 
 

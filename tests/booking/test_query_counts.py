@@ -143,3 +143,25 @@ def test_showtime_list(api, customer, screen, make_showtime, django_assert_max_n
     rows = response.json()["results"]
     assert len(rows) == n
     assert {row["seats_available"] for row in rows} == {19}
+
+
+@pytest.mark.parametrize("by", ["seats", "quantity"])
+def test_a_hold_is_answered_without_reading_it_back(customer, theater, make_showtime, by):
+    """The 201 is drawn from the rows the hold just wrote (no query after its INSERTs reads a
+    booking or its seats), and says exactly what reading the booking afterwards says."""
+    show = make_showtime(screen=grid_screen(theater, 4, 5))
+    client = bearer(customer)
+    body = (
+        {"showtime": show.pk, "seats": seat_ids(show, "B2", "A1", "C5")}
+        if by == "seats"
+        else {"showtime": show.pk, "quantity": 3}
+    )
+    with CaptureQueriesContext(connection) as queries:
+        created = client.post(BOOKINGS, body, format="json")
+    assert created.status_code == 201, created.content
+    sqls = [q["sql"] for q in queries.captured_queries]
+    written = max(i for i, sql in enumerate(sqls) if sql.startswith("INSERT"))
+    read_back = [sql for sql in sqls[written:] if sql.startswith("SELECT") and "booking_" in sql]
+    assert read_back == []
+    assert len(created.json()["seats"]) == 3
+    assert created.json() == client.get(f"{BOOKINGS}{created.json()['id']}/").json()

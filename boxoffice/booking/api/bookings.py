@@ -313,7 +313,7 @@ class BookingViewSet(
         data = HoldRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         showtime = (
-            Showtime.objects.select_related("screen__theater")
+            Showtime.objects.select_related("movie", "screen__theater")
             .filter(pk=data.validated_data["showtime"])
             .first()
         )
@@ -336,7 +336,7 @@ class BookingViewSet(
                 seat_ids=values["seats"],
                 accessible=values["accessible"],
             )
-        booking = selectors.booking_list().get(pk=booking.pk)
+        booking = selectors.new_hold_for_answer(booking)
         return Response(self.get_serializer(booking).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
