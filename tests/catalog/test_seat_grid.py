@@ -174,6 +174,33 @@ def test_command_accepts_the_documented_command_line(screen):
     assert screen.seats.filter(tier="premium").count() == 24
 
 
+def test_command_lays_out_aisles_wheelchair_spaces_companions_and_blocked_seats(screen):
+    call_command(
+        "generate_seats", "Screen 1", "--rows", "3", "--seats-per-row", "8",
+        "--aisles-after", "2,6", "--wheelchair", "C1", "--companion", "C2", "--blocked", "b4",
+    )  # fmt: skip
+    seats = {s.label: s for s in screen.seats.all()}
+    assert [seats[f"A{n}"].x for n in range(1, 9)] == [0, 1, 3, 4, 5, 6, 8, 9]
+    assert seats["C1"].kind == "wheelchair"
+    assert seats["C2"].kind == "companion"
+    assert seats["C2"].companion_of_id == seats["C1"].pk
+    assert [label for label, s in seats.items() if s.blocked] == ["B4"]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"aisles_after": "2,x"}, "seat numbers"),
+        ({"companion": "A2"}, "wheelchair"),  # a companion needs a wheelchair space beside it
+    ],
+)
+def test_command_refuses_a_bad_layout_and_changes_nothing(screen, options, message):
+    before = list(screen.seats.values_list("pk", flat=True))
+    with pytest.raises(CommandError, match=message):
+        call_command("generate_seats", "Screen 1", rows=2, seats_per_row=4, **options)
+    assert list(screen.seats.values_list("pk", flat=True)) == before
+
+
 def test_command_without_tiers_makes_standard_seats(screen):
     call_command("generate_seats", "Screen 1", rows=2, seats_per_row=2)
     assert sorted(screen.seats.values_list("tier", flat=True)) == ["standard"] * 4
