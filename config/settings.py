@@ -155,7 +155,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 CACHE_URL = env("CACHE_URL", "db://")
 if CACHE_URL.startswith("redis://") or CACHE_URL.startswith("rediss://"):
     CACHES: dict[str, dict[str, Any]] = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        # Django's backend with one client per process (see the module).
+        "default": {"BACKEND": "boxoffice.core.cache.RedisCache", "LOCATION": CACHE_URL}
     }
 elif CACHE_URL.startswith("locmem://"):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

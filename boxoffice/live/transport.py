@@ -17,6 +17,7 @@ loses it.
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -62,9 +63,16 @@ def redis_channel() -> str:
 
 
 def _redis_client() -> Any:
+    """One client per process and URL: a client per publish would open a connection per
+    change."""
+    return _redis_client_for(settings.LIVE_REDIS_URL or settings.CACHE_URL)
+
+
+@functools.cache
+def _redis_client_for(url: str) -> Any:
     import redis
 
-    return redis.Redis.from_url(settings.LIVE_REDIS_URL or settings.CACHE_URL)
+    return redis.Redis.from_url(url)
 
 
 def publish(payload: str) -> None:

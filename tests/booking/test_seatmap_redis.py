@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import time
 
 import pytest
@@ -16,8 +17,8 @@ REDIS_URL = "redis://127.0.0.1:6379/15"
 @pytest.fixture
 def redis_cache(settings):  # type: ignore[no-untyped-def]
     settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-    }
+        "default": {"BACKEND": "boxoffice.core.cache.RedisCache", "LOCATION": REDIS_URL}
+    }  # the backend CACHE_URL=redis://... configures
     caches["default"].clear()
     yield caches["default"]
     caches["default"].clear()
@@ -65,3 +66,20 @@ def test_signed_in_requests_are_throttled_per_user_on_redis(redis_cache, custome
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
     codes = [customer_api.get("/api/v1/bookings/").status_code for _ in range(3)]
     assert codes == [200, 200, 429]
+
+
+def test_requests_in_new_contexts_share_one_redis_connection(redis_cache):
+    """Under scripts/serve every request of the sync API starts in a new context, where Django
+    makes a new cache backend: fifty such requests still use one connection, not fifty."""
+
+    def one_request(n: int):  # type: ignore[no-untyped-def]
+        backend = caches["default"]
+        backend.set(f"k{n}", n)
+        assert backend.get(f"k{n}") == n
+        return backend
+
+    backends = [contextvars.Context().run(one_request, n) for n in range(50)]
+    assert len({id(b) for b in backends}) == 50  # Django's per-context backends
+    assert len({id(b._cache) for b in backends}) == 1
+    (pool,) = backends[0]._cache._pools.values()
+    assert pool._created_connections == 1
