@@ -4,7 +4,8 @@ or sold twice.
 Real threads, each with its own API client authenticated as its own customer (Bearer) and its
 own database connection (closed when the thread ends), released together by a barrier so the
 availability check, the INSERT and the commits really interleave. A 500 surfaces as an exception
-re-raised by the test client and is counted as a failure.
+re-raised by the test client and is counted as a failure. The negative control (run with
+NEGATIVE_CONTROLS=1) drops the partial unique index and shows a seat then sold twice.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from boxoffice.booking import services, states
 from boxoffice.booking.models import Booking, BookingSeat, BookingStatus
 from boxoffice.catalog.models import Seat
 from tests.booking.helpers import hold, lapse
+from tests.concurrency.guards import without_index
 from tests.conftest import bearer, make_user
 from tests.invariants import assert_money_invariant
 
@@ -110,6 +112,36 @@ def test_thirty_buyers_for_one_seat(showtime):
     assert BookingSeat.objects.filter(showtime=showtime, seat_id=seat, is_live=True).count() == 1
     assert Booking.objects.count() == 1  # the losers left nothing behind
     assert_money_invariant()
+
+
+@pytest.mark.negative_control
+def test_negative_control_without_the_unique_index_a_seat_is_sold_twice(showtime, monkeypatch):
+    """The same race with the partial unique index on live (showtime, seat) dropped, and each
+    buyer waiting a moment after the availability check (a test-only wrapper, so every check
+    runs before any insert): the check alone lets several buyers through."""
+    check = services._refuse_by_rules
+
+    def check_then_wait(**kwargs: Any) -> None:
+        check(**kwargs)
+        time.sleep(0.3)
+
+    monkeypatch.setattr(services, "_refuse_by_rules", check_then_wait)
+    seat = seats_of(showtime)[7]
+    clients = customers(10, "buyer")
+
+    def attempt(client: Any) -> int | str:
+        try:
+            return hold(client, showtime, [seat]).status_code
+        except Exception as exc:  # without the index other things break too (deadlocks)
+            return type(exc).__name__
+
+    with without_index("booking_bookingseat", "booking_seat_live_once"):
+        outcomes = run_together([lambda c=c: attempt(c) for c in clients])  # type: ignore[misc]
+        live = BookingSeat.objects.filter(showtime=showtime, seat_id=seat, is_live=True).count()
+        print(
+            f"one seat, no unique index: {sorted(Counter(map(str, outcomes)).items())}, {live} live"
+        )
+        assert live > 1
 
 
 def test_twenty_buyers_for_overlapping_groups(showtime):

@@ -2,8 +2,8 @@
 
 Real threads, each with its own database connection and its own API client, released together
 by a barrier, so the overlap check and the insert really interleave. On PostgreSQL the exclusion
-constraint decides; on SQLite the write lock taken when the transaction begins serialises the
-check and the insert.
+constraint decides (its negative control drops it: several overlapping shows get in); on SQLite
+the write lock taken when the transaction begins serialises the check and the insert.
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ import pytest
 import requests
 from django.db import connection
 
-from boxoffice.schedule.models import Showtime, ShowtimeStatus
+from boxoffice.schedule import services
+from boxoffice.schedule.models import NO_OVERLAP_CONSTRAINT, Showtime, ShowtimeStatus
+from tests.concurrency.guards import without_constraint
 from tests.conftest import bearer, future
 
 THREADS = 12
@@ -81,6 +83,46 @@ def test_racing_admins_cannot_double_book_a_screen_on_postgres(
 ):
     statuses = race(admin_user, movie, screen, shift_minutes=shift_minutes)
     assert_exactly_one_winner(statuses, screen)
+
+
+def widen_the_window(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Each admin waits a moment between the overlap check and the insert (a test-only wrapper),
+    so every check runs before any insert: the race is certain, not a matter of timing."""
+    check = services._refuse_overlap
+
+    def check_then_wait(showtime: Showtime) -> None:
+        check(showtime)
+        time.sleep(0.3)
+
+    monkeypatch.setattr(services, "_refuse_overlap", check_then_wait)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_with_every_check_before_any_insert_the_constraint_lets_one_in(
+    admin_user, movie, screen, monkeypatch
+):
+    widen_the_window(monkeypatch)
+    statuses = race(admin_user, movie, screen, shift_minutes=0)
+    assert_exactly_one_winner(statuses, screen)
+    assert statuses.count(409) == THREADS - 1  # showtime_overlap: the constraint refused them
+
+
+@pytest.mark.postgres
+@pytest.mark.negative_control
+@pytest.mark.django_db(transaction=True)
+def test_negative_control_without_the_exclusion_constraint_a_screen_is_double_booked(
+    admin_user, movie, screen, monkeypatch
+):
+    """The same race with the exclusion constraint dropped: the overlap check alone lets
+    overlapping shows in."""
+    widen_the_window(monkeypatch)
+    with without_constraint("schedule_showtime", NO_OVERLAP_CONSTRAINT):
+        statuses = race(admin_user, movie, screen, shift_minutes=0)
+        scheduled = Showtime.objects.filter(screen=screen, status=ShowtimeStatus.SCHEDULED).count()
+        print(f"racing admins, no exclusion constraint: {sorted(statuses)}, {scheduled} shows")
+        assert statuses.count(201) > 1
+        assert scheduled > 1
 
 
 # --- SQLite, the embedded default --------------------------------------------------------------
