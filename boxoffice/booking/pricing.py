@@ -17,7 +17,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from boxoffice.core.money import round_money
 from boxoffice.schedule.models import Showtime
@@ -35,13 +35,25 @@ class SeatPrice:
     price: Decimal
 
 
+_FIRST_POLICY_LOCK = 0x5EA7_0001  # advisory lock key (see services: 0x5EA7 is booking's)
+
+
 def current_policy() -> PricePolicy:
-    """The policy in force; the first call on an empty database creates it from settings."""
+    """The policy in force; the first call on an empty database creates it from settings.
+
+    First callers are serialised by a transaction-scoped advisory lock, not a row lock: this
+    runs inside a hold's transaction, and a ``FOR UPDATE`` on the new policy's row, held until
+    that hold commits, blocked the other holds' commits (the foreign-key check on the policy
+    takes a key-share lock on it), while they held seats this hold waited for: a deadlock among
+    the first holds on a fresh database (tests/concurrency/test_booking_races.py showed it)."""
     policy = PricePolicy.objects.order_by("-id").first()
     if policy is not None:
         return policy
     with transaction.atomic():
-        policy = PricePolicy.objects.select_for_update().order_by("-id").first()
+        if connection.vendor == "postgresql":  # SQLite's write lock already orders writers
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_FIRST_POLICY_LOCK])
+        policy = PricePolicy.objects.order_by("-id").first()
         if policy is None:
             factors = settings.PRICE_FACTORS
             policy = PricePolicy.objects.create(
