@@ -92,12 +92,19 @@ def _share_lock_show(showtime_id: int) -> _Show:
     return _Show(status=show["status"], starts_at=show["starts_at"])
 
 
+# Row locks here are ``FOR NO KEY UPDATE`` (``no_key=True``): they exclude each other and the
+# shows' ``FOR SHARE``, but not the key-share lock a foreign-key check takes. Django's foreign
+# keys are checked at COMMIT, so a full ``FOR UPDATE`` on a customer, booking or seat row made
+# any commit that refers to that row wait for us, while we could be waiting for a seat that
+# commit's transaction holds: a deadlock (PostgreSQL killed one side; the races saw it).
+
+
 def _lock_seat_rows(rows: Q) -> None:
     """Lock the BookingSeat rows matching ``rows`` in the global order (seat, id)."""
     list(
         BookingSeat.objects.filter(rows)
         .order_by("seat_id", "id")
-        .select_for_update()
+        .select_for_update(no_key=True)
         .values_list("pk", flat=True)
     )
 
@@ -110,7 +117,7 @@ def _lock_booking(booking_id: int) -> Booking:
     waited for the show: deadlock, tests/concurrency/test_money_races.py)."""
     _lock_seat_rows(Q(booking_id=booking_id))
     return (
-        Booking.objects.select_for_update(of=("self",))
+        Booking.objects.select_for_update(of=("self",), no_key=True)
         .select_related("showtime")
         .get(pk=booking_id)
     )
@@ -129,7 +136,7 @@ def _release_lapsed(*, showtime_id: int, seat_ids: Sequence[int], now: datetime)
         BookingSeat.objects.filter(showtime_id=showtime_id, seat_id__in=seat_ids)
         .lapsed(now)
         .order_by("seat_id", "id")
-        .select_for_update()
+        .select_for_update(no_key=True)
         .values_list("pk", flat=True)
     )
     if lapsed:
@@ -180,7 +187,9 @@ def _refuse_unsellable(status: str, starts_at: datetime, now: datetime) -> None:
 
 def _lock_customer(user: User) -> None:
     """Lock the customer's row: their holds are counted against the cap one at a time."""
-    list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
+    list(
+        User.objects.select_for_update(no_key=True).filter(pk=user.pk).values_list("pk", flat=True)
+    )
 
 
 def _refuse_over_cap(*, user: User, showtime_id: int, adding: int, now: datetime) -> None:
@@ -631,7 +640,7 @@ def record_payment(
             Q(showtime_id=booking.showtime_id, seat_id__in=seat_ids)
             & (Q(booking_id=booking.pk) | Q(is_live=True))
         )
-        locked = Booking.objects.select_for_update().get(pk=booking.pk)
+        locked = Booking.objects.select_for_update(no_key=True).get(pk=booking.pk)
         if intent_id and not locked.payment_intent_id:
             Booking.objects.filter(pk=locked.pk).update(payment_intent_id=intent_id)
         if locked.status == S.CONFIRMED:

@@ -127,7 +127,7 @@ def update_showtime(*, showtime: Showtime, **changes: Any) -> Showtime:
     if "currency" in changes and isinstance(changes["currency"], str):
         changes["currency"] = changes["currency"].lower()
     with transaction.atomic():
-        locked = Showtime.objects.select_for_update().get(pk=showtime.pk)
+        locked = Showtime.objects.select_for_update(no_key=True).get(pk=showtime.pk)
         if locked.status != ShowtimeStatus.SCHEDULED:
             raise Conflict("A cancelled show cannot be changed.", code="showtime_cancelled")
         moving = sorted(
@@ -194,7 +194,7 @@ def respan_shows(*, movie: Movie | None = None, screen: Screen | None = None) ->
     if screen is not None:
         shows = shows.filter(screen=screen)
     changed = []
-    for show in shows.select_for_update(of=("self",)).order_by("pk"):
+    for show in shows.select_for_update(of=("self",), no_key=True).order_by("pk"):
         if movie is not None:
             show.movie = movie
         if screen is not None:
