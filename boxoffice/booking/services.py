@@ -77,7 +77,7 @@ class _Show:
 def _share_lock_show(showtime_id: int) -> _Show:
     """Read the show's status and start under a shared lock (PostgreSQL ``FOR SHARE``): holds
     and payments of one show share it with each other, while a change or cancellation of the
-    show (``FOR UPDATE`` / UPDATE) waits for them, and they for it. So a hold or a payment is
+    show (``FOR NO KEY UPDATE`` / UPDATE) waits for them, and they for it. So a hold or a payment is
     decided either wholly before a show's cancellation or wholly after it. On SQLite the
     transaction's write lock already orders them."""
     if connection.vendor == "postgresql":
