@@ -36,6 +36,16 @@ def _show_label(showtime: Showtime, local_start: datetime) -> str:
     )
 
 
+def _admit(ticket: Ticket, *, now: datetime, by: User) -> bool:
+    """Mark the ticket used, unless it already is. The conditional update is what admits once,
+    even when two doors scan at the same moment (tests/concurrency/test_checkin_race.py)."""
+    return bool(
+        Ticket.objects.filter(pk=ticket.pk, checked_in_at__isnull=True).update(
+            checked_in_at=now, checked_in_by=by
+        )
+    )
+
+
 def check_in(*, code: str, by: User, now: datetime | None = None) -> Admission:
     """Admit the holder of ``code`` once."""
     now = now or timezone.now()
@@ -67,11 +77,7 @@ def check_in(*, code: str, by: User, now: datetime | None = None) -> Admission:
         )
     if now >= showtime.ends_at:
         raise Conflict(f"This ticket is for {show}, which has ended.", code="show_ended")
-    # The conditional update is what admits once, even when two doors scan at the same moment.
-    admitted = Ticket.objects.filter(pk=ticket.pk, checked_in_at__isnull=True).update(
-        checked_in_at=now, checked_in_by=by
-    )
-    if not admitted:
+    if not _admit(ticket, now=now, by=by):
         ticket.refresh_from_db(fields=["checked_in_at"])
         used = ticket.checked_in_at.astimezone(local_start.tzinfo) if ticket.checked_in_at else now
         raise Conflict(
