@@ -777,6 +777,31 @@ def cancel_bookings_of_show(*, showtime: Showtime, now: datetime | None = None) 
     return ended
 
 
+def end_payable_lapsed_bookings(*, showtime_id: int, now: datetime | None = None) -> int:
+    """The show's start, screen, movie or currency is about to change (the caller holds the
+    show's row): end every booking of it whose hold lapsed while a payment was open for it.
+    Such a payment can still succeed at the provider; it must then be judged against the show
+    as it is now, where those seats may not exist or the time is another, so it is refunded
+    (``paid_after_cancel``) instead of confirming seats of a show that has moved. The open
+    payment is closed as for any ended hold (``holds_ended``); nobody is emailed: their hold
+    had already lapsed. Running holds and sales are not touched: the caller refuses the change
+    while there are any."""
+    now = now or timezone.now()
+    ids = list(
+        Booking.objects.filter(showtime_id=showtime_id)
+        .filter(Q(status=S.EXPIRED) | Q(status=S.PENDING, expires_at__lte=now))
+        .exclude(payment_intent_id="")
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for booking_id in ids:
+        locked = _lock_booking(booking_id)
+        if states.effective_status(locked, now) != S.EXPIRED:
+            continue  # paid meanwhile: the caller's check of live bookings refuses the change
+        _cancel(locked, reason="show_changed", now=now, notify=False)
+    return len(ids)
+
+
 # --- the tidy-up -------------------------------------------------------------------------------
 
 
