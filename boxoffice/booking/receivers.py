@@ -7,7 +7,7 @@ from typing import Any
 from django.dispatch import receiver
 
 from boxoffice.catalog.models import Screen
-from boxoffice.catalog.signals import seat_grid_changed
+from boxoffice.catalog.signals import seat_grid_changed, seat_grid_changing
 from boxoffice.schedule.models import Showtime
 from boxoffice.schedule.signals import (
     showtime_cancelled,
@@ -31,6 +31,14 @@ def end_lapsed_bookings_of_changing_show(sender: type, showtime_id: int, **kwarg
 @receiver(showtime_changed, sender=Showtime)
 def redraw_changed_show(sender: type, showtime_id: int, **kwargs: Any) -> None:
     seatmap_cache.seats_changed(showtime_id)
+
+
+@receiver(seat_grid_changing, sender=Screen)
+def lock_shows_of_screen(sender: type, screen_id: int, **kwargs: Any) -> None:
+    """A grid rebuild waits for the holds in flight on the screen's shows (they share the
+    show's row), and they for it; its foreign-key check then sees their bookings and refuses
+    (409 ``screen_has_bookings``) rather than deleting seats a hold is writing rows for."""
+    services.lock_shows_of_screen(screen_id=screen_id)
 
 
 @receiver(seat_grid_changed, sender=Screen)

@@ -99,6 +99,18 @@ def _share_lock_show(showtime_id: int) -> _Show:
 # commit's transaction holds: a deadlock (PostgreSQL killed one side; the races saw it).
 
 
+def lock_shows_of_screen(*, screen_id: int) -> None:
+    """Lock every show of the screen exclusively (``FOR NO KEY UPDATE``, in id order), as a
+    show's change does: holds and payments of those shows, which share the show's row, finish
+    first or wait until the caller's transaction ends."""
+    list(
+        Showtime.objects.filter(screen_id=screen_id)
+        .order_by("pk")
+        .select_for_update(no_key=True)
+        .values_list("pk", flat=True)
+    )
+
+
 def _lock_seat_rows(rows: Q) -> None:
     """Lock the BookingSeat rows matching ``rows`` in the global order (seat, id)."""
     list(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError, RestrictedError
 
 from boxoffice.core.errors import Conflict, InputError
@@ -117,6 +117,7 @@ def generate_seat_grid(
     companions = companion_links(seats)
     try:
         with transaction.atomic():
+            signals.seat_grid_changing.send(sender=Screen, screen_id=screen.pk)
             Seat.objects.filter(screen=screen).delete()
             created = Seat.objects.bulk_create(seats)
             for companion, space in companions:
@@ -124,7 +125,10 @@ def generate_seat_grid(
             Seat.objects.bulk_update([companion for companion, _ in companions], ["companion_of"])
             signals.seat_grid_changed.send(sender=Screen, screen_id=screen.pk)
             return created
-    except (ProtectedError, RestrictedError) as exc:
+    except (ProtectedError, RestrictedError, IntegrityError) as exc:
+        # IntegrityError: a booking row committed between the check and our commit (the
+        # foreign keys are checked at COMMIT); the shows are locked above, so this is a guard.
+
         raise Conflict(
             "This screen's seats are referenced by bookings; its grid can no longer be rebuilt.",
             code="screen_has_bookings",
@@ -151,6 +155,18 @@ def companion_links(seats: Sequence[Seat]) -> list[tuple[Seat, Seat]]:
     return links
 
 
+def _lock_seats_of(screen: Screen) -> list[Seat]:
+    """The screen's seats, locked against other layout edits until the transaction ends.
+
+    ``FOR NO KEY UPDATE``, not ``FOR UPDATE``: a hold's commit takes a key-share lock on the
+    seats its new rows refer to (Django checks foreign keys at COMMIT), and a full ``FOR
+    UPDATE`` made that commit wait for this edit while the edit waited for the seat-map token
+    the hold had written: a deadlock (tests/concurrency/test_layout_races.py). Blocking a seat
+    does not change its key, so holds of it are not excluded; a seat blocked after its sale
+    stays sold."""
+    return list(Seat.objects.select_for_update(no_key=True).filter(screen=screen).order_by("id"))
+
+
 def update_seats(
     *,
     screen: Screen,
@@ -166,7 +182,7 @@ def update_seats(
     if kind is not None and kind not in SeatKind.values:
         raise GridError(f"unknown seat kind {kind!r}; use {SeatKind.values}.", field="kind")
     with transaction.atomic():
-        seats = list(Seat.objects.select_for_update().filter(screen=screen).order_by("id"))
+        seats = _lock_seats_of(screen)
         by_id = {seat.pk: seat for seat in seats}
         unknown = sorted(set(seat_ids) - set(by_id))
         if unknown:

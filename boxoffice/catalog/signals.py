@@ -8,3 +8,7 @@ from django.dispatch import Signal
 timing_changed = Signal()
 # sender=Screen, screen_id=<int>: its seat grid was rebuilt, or seats' kinds or blocking changed.
 seat_grid_changed = Signal()
+# sender=Screen, screen_id=<int>: its seat grid is about to be rebuilt (its seats deleted and
+# made anew), inside the rebuild's transaction; the layers above lock what holds of its shows
+# use, so the rebuild waits for holds in flight (and is then refused if they made bookings).
+seat_grid_changing = Signal()
