@@ -1,4 +1,4 @@
-"""The admin site is a second door to the scheduling rules (shared/API.md): shows added or
+"""The admin site is a second door to the scheduling rules (docs/api.md): shows added or
 edited there go through the same service (ends_at computed, overlaps refused as form errors,
 never a 500), times are the theatre's own, cancelling refunds, bookings protect a show.
 
