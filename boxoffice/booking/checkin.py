@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import connection, transaction
 from django.utils import timezone
 
 from boxoffice.accounts.models import User
@@ -36,13 +37,38 @@ def _show_label(showtime: Showtime, local_start: datetime) -> str:
     )
 
 
-def _admit(ticket: Ticket, *, now: datetime, by: User) -> bool:
-    """Mark the ticket used, unless it already is. The conditional update is what admits once,
-    even when two doors scan at the same moment (tests/concurrency/test_checkin_race.py)."""
-    return bool(
-        Ticket.objects.filter(pk=ticket.pk, checked_in_at__isnull=True).update(
-            checked_in_at=now, checked_in_by=by
+def _lock_for_admission(ticket: Ticket) -> None:
+    """Take the locks that order an admission against a cancellation: the show's row shared
+    (a show's cancellation updates it, so it waits for doors that are admitting, and a door
+    that comes after it sees the show cancelled), then the booking's row shared (a customer's
+    or an admin's cancel locks it exclusively and then reads whether a ticket was used, so it
+    sees this admission, or this admission sees the booking cancelled). The order is the
+    booking app's: show, then seats, then bookings (check-in locks no seat rows)."""
+    if connection.vendor != "postgresql":
+        return  # SQLite: the transaction's write lock already orders writers
+    seat = ticket.booking_seat
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM schedule_showtime WHERE id = %s FOR SHARE", [seat.showtime_id]
         )
+        cursor.execute("SELECT 1 FROM booking_booking WHERE id = %s FOR SHARE", [seat.booking_id])
+
+
+def _admit(ticket: Ticket, *, now: datetime, by: User) -> bool:
+    """Mark the ticket used, unless it already is, or its booking is no longer confirmed, its
+    seat no longer live, or its show cancelled: all decided in the one conditional UPDATE, on
+    rows that :func:`_lock_for_admission` keeps from changing until this transaction ends. Two
+    doors scanning at the same moment admit once (tests/concurrency/test_checkin_race.py); a
+    cancel or a show's cancellation racing the door either wins, and the door refuses, or
+    loses, and sees the ticket used (tests/concurrency/test_checkin_cancel_race.py)."""
+    return bool(
+        Ticket.objects.filter(
+            pk=ticket.pk,
+            checked_in_at__isnull=True,
+            booking_seat__is_live=True,
+            booking_seat__booking__status=BookingStatus.CONFIRMED,
+            booking_seat__showtime__status=ShowtimeStatus.SCHEDULED,
+        ).update(checked_in_at=now, checked_in_by=by)
     )
 
 
@@ -77,8 +103,14 @@ def check_in(*, code: str, by: User, now: datetime | None = None) -> Admission:
         )
     if now >= showtime.ends_at:
         raise Conflict(f"This ticket is for {show}, which has ended.", code="show_ended")
-    if not _admit(ticket, now=now, by=by):
+    with transaction.atomic():
+        _lock_for_admission(ticket)
+        admitted = _admit(ticket, now=now, by=by)
+    if not admitted:
         ticket.refresh_from_db(fields=["checked_in_at"])
+        if ticket.checked_in_at is None:
+            # Not used, so the booking or the show ended after the reads above.
+            raise NotFound("No such ticket (its booking or show was cancelled).")
         used = ticket.checked_in_at.astimezone(local_start.tzinfo) if ticket.checked_in_at else now
         raise Conflict(
             f"Already used at {used:%H:%M} ({used.isoformat()}) for {show}.",

@@ -9,7 +9,11 @@ from django.dispatch import receiver
 from boxoffice.catalog.models import Screen
 from boxoffice.catalog.signals import seat_grid_changed
 from boxoffice.schedule.models import Showtime
-from boxoffice.schedule.signals import showtime_cancelled, showtime_changed
+from boxoffice.schedule.signals import (
+    showtime_cancelled,
+    showtime_changed,
+    showtime_terms_changing,
+)
 
 from . import seatmap_cache, services
 
@@ -17,6 +21,11 @@ from . import seatmap_cache, services
 @receiver(showtime_cancelled, sender=Showtime)
 def end_bookings_of_cancelled_show(sender: type, showtime: Showtime, **kwargs: Any) -> None:
     services.cancel_bookings_of_show(showtime=showtime)
+
+
+@receiver(showtime_terms_changing, sender=Showtime)
+def end_lapsed_bookings_of_changing_show(sender: type, showtime_id: int, **kwargs: Any) -> None:
+    services.end_payable_lapsed_bookings(showtime_id=showtime_id)
 
 
 @receiver(showtime_changed, sender=Showtime)

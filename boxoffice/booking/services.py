@@ -38,7 +38,7 @@ from boxoffice.catalog.models import Seat, SeatKind
 from boxoffice.core.errors import Conflict, InputError
 from boxoffice.schedule.models import Showtime, ShowtimeStatus
 
-from . import pricing, seatmap_cache, seatrules, signals, states, tickets
+from . import pricing, rules, seatmap_cache, seatrules, signals, states, tickets
 from .models import Booking, BookingSeat, BookingStatus, PricePolicy, SeatChange, Ticket
 
 S = BookingStatus
@@ -727,30 +727,24 @@ def _cancel(
 
 
 def cancel_booking(*, booking: Booking, by: User, now: datetime | None = None) -> Booking:
-    """Cancel a booking for its customer (or an admin), decided on the locked row.
+    """Cancel a booking for its customer (or an admin), decided on the locked row by
+    :func:`boxoffice.booking.rules.cancel_refusal`.
 
     A pending booking whose hold runs: its seats are released. A confirmed one: released and
-    refunded in full, if its show is more than BOOKING_CANCEL_CUTOFF_MINUTES away; an admin
-    (customer service) may cancel and refund at any time. Anything else is a 409 saying why.
+    refunded in full, if its show is more than BOOKING_CANCEL_CUTOFF_MINUTES away and none of
+    its tickets has been used; an admin (customer service) may cancel and refund at any time.
+    Anything else is a 409 saying why. Whether a ticket was used is read after the booking's
+    lock, which check-in also takes (shared) before it admits: so either the door admitted first
+    and this cancel sees it, or this cancel commits first and the door refuses the ticket.
     """
     now = now or timezone.now()
-    cutoff = timedelta(minutes=settings.BOOKING_CANCEL_CUTOFF_MINUTES)
     with transaction.atomic():
         locked = _lock_booking(booking.pk)
-        current = states.effective_status(locked, now)
-        if current == S.EXPIRED:
-            raise Conflict(
-                "This booking's hold has expired; there is nothing to cancel.",
-                code="booking_expired",
-            )
-        if current == S.CANCELLED:
-            raise Conflict("This booking is already cancelled.", code="booking_cancelled")
-        if current == S.CONFIRMED and not by.is_admin and now >= locked.showtime.starts_at - cutoff:
-            raise Conflict(
-                f"Paid bookings can be cancelled until {settings.BOOKING_CANCEL_CUTOFF_MINUTES} "
-                "minutes before the show; after that, ask the box office.",
-                code="cancellation_closed",
-            )
+        refusal = rules.cancel_refusal(
+            locked, by=by, now=now, used_seats=rules.used_seat_labels(locked)
+        )
+        if refusal is not None:
+            raise refusal
         _cancel(
             locked, reason="admin" if by.is_admin and by != locked.user else "customer", now=now
         )
@@ -781,6 +775,31 @@ def cancel_bookings_of_show(*, showtime: Showtime, now: datetime | None = None) 
     if ended:
         seatmap_cache.seats_changed(showtime.pk)
     return ended
+
+
+def end_payable_lapsed_bookings(*, showtime_id: int, now: datetime | None = None) -> int:
+    """The show's start, screen, movie or currency is about to change (the caller holds the
+    show's row): end every booking of it whose hold lapsed while a payment was open for it.
+    Such a payment can still succeed at the provider; it must then be judged against the show
+    as it is now, where those seats may not exist or the time is another, so it is refunded
+    (``paid_after_cancel``) instead of confirming seats of a show that has moved. The open
+    payment is closed as for any ended hold (``holds_ended``); nobody is emailed: their hold
+    had already lapsed. Running holds and sales are not touched: the caller refuses the change
+    while there are any."""
+    now = now or timezone.now()
+    ids = list(
+        Booking.objects.filter(showtime_id=showtime_id)
+        .filter(Q(status=S.EXPIRED) | Q(status=S.PENDING, expires_at__lte=now))
+        .exclude(payment_intent_id="")
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for booking_id in ids:
+        locked = _lock_booking(booking_id)
+        if states.effective_status(locked, now) != S.EXPIRED:
+            continue  # paid meanwhile: the caller's check of live bookings refuses the change
+        _cancel(locked, reason="show_changed", now=now, notify=False)
+    return len(ids)
 
 
 # --- the tidy-up -------------------------------------------------------------------------------

@@ -142,6 +142,10 @@ def update_showtime(*, showtime: Showtime, **changes: Any) -> Showtime:
                 "refunded.",
                 code="showtime_has_bookings",
             )
+        if moving:
+            signals.showtime_terms_changing.send(
+                sender=Showtime, showtime_id=locked.pk, terms=moving
+            )
         reprice = "base_price" in changes and changes["base_price"] != locked.base_price
         for field, value in changes.items():
             setattr(showtime, field, value)

@@ -58,7 +58,8 @@ def test_confirmed_tickets_carry_their_qr_url(customer, customer_api, showtime):
     codes = set(Ticket.objects.filter(booking_seat__booking=booking).values_list("code", flat=True))
     assert [t["seat"] for t in body["tickets"]] == ["C1", "C2"]
     for ticket in body["tickets"]:
-        assert set(ticket) == {"seat", "code", "qr"}
+        assert set(ticket) == {"seat", "code", "qr", "checked_in_at"}
+        assert ticket["checked_in_at"] is None
         assert ticket["code"] in codes
         assert ticket["qr"] == (
             f"http://testserver/api/v1/bookings/{booking.pk}/tickets/{ticket['code']}/qr.png"
@@ -122,7 +123,8 @@ def test_the_schema_documents_show_tickets_and_the_qr_image(api):
     assert "show" in booking
     assert "tickets" in booking
     ticket_ref = booking["tickets"]["items"]["$ref"].rsplit("/", 1)[1]
-    assert set(components[ticket_ref]["properties"]) == {"seat", "code", "qr"}
+    assert set(components[ticket_ref]["properties"]) == {"seat", "code", "qr", "checked_in_at"}
+    assert "checked_in_seats" in booking
     qr = schema["paths"]["/api/v1/bookings/{id}/tickets/{code}/qr.png"]["get"]
     assert "image/png" in qr["responses"]["200"]["content"]
 

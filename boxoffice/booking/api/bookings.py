@@ -76,6 +76,9 @@ class TicketSerializer(serializers.Serializer):
     qr = serializers.URLField(
         help_text="Absolute URL of the ticket's QR code (PNG); owner and admins only."
     )
+    checked_in_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the ticket was admitted at the door (null: unused)."
+    )
 
 
 class BookingShowSerializer(serializers.Serializer):
@@ -96,6 +99,7 @@ class BookingSerializer(serializers.ModelSerializer):
     payment = serializers.SerializerMethodField()
     show = serializers.SerializerMethodField()
     tickets = serializers.SerializerMethodField()
+    checked_in_seats = serializers.SerializerMethodField()
     user = serializers.IntegerField(source="user_id", read_only=True)
 
     class Meta:
@@ -114,6 +118,7 @@ class BookingSerializer(serializers.ModelSerializer):
             "refunded_amount",
             "payment",
             "tickets",
+            "checked_in_seats",
             "created_at",
             "confirmed_at",
             "cancelled_at",
@@ -166,9 +171,22 @@ class BookingSerializer(serializers.ModelSerializer):
                     "seat": seat.seat.label,
                     "code": code,
                     "qr": request.build_absolute_uri(qr) if request is not None else qr,
+                    "checked_in_at": seat.ticket.checked_in_at,
                 }
             )
         return tickets
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_checked_in_seats(self, obj: Booking) -> list[str]:
+        """Seats whose tickets were used at the door: an admin who cancels such a booking
+        refunds tickets that had been used, and the answer says so."""
+        if obj.status not in (BookingStatus.CONFIRMED, BookingStatus.CANCELLED):
+            return []
+        return [
+            seat.seat.label
+            for seat in obj.seats.all()
+            if hasattr(seat, "ticket") and seat.ticket.checked_in_at is not None
+        ]
 
 
 @extend_schema_field(
@@ -344,7 +362,9 @@ class BookingViewSet(
         request=None,
         responses={
             200: BookingSerializer,
-            409: conflict("booking_expired", "booking_cancelled", "cancellation_closed"),
+            409: conflict(
+                "booking_expired", "booking_cancelled", "cancellation_closed", "checked_in"
+            ),
             503: DATABASE_UNAVAILABLE,
         },
         parameters=[idempotency_parameter],
