@@ -1,6 +1,6 @@
 """The invariant sweep: what must hold over all bookings once the work a test started is done.
 
-Money (shared/API.md, "Money invariant"): every booking is either confirmed with nothing
+Money (docs/api.md, "The money invariant"): every booking is either confirmed with nothing
 refunded (and paid its total), or not confirmed with ``refunded_amount == paid_amount``.
 Seats: no seat is live twice for one show; every seat row of a confirmed booking is live and
 paid (no hold expiry); a cancelled or expired booking has no live row; a cancelled show has no

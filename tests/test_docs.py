@@ -1,9 +1,15 @@
-"""The OpenAPI schema is valid and warning-free; Swagger UI and ReDoc work offline."""
+"""The project documents itself.
+
+- The OpenAPI schema is valid and warning-free; Swagger UI and ReDoc work offline.
+- Nothing points outside the repository, and every relative link in the README and docs/ leads to
+  a file (and heading) that exists: a clone has only what is tracked, so the contract is
+  docs/api.md and the design docs/architecture.md, not notes kept beside the repository."""
 
 from __future__ import annotations
 
 import json
 import re
+import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -166,3 +172,94 @@ def test_redoc_loads_its_standalone_bundle(api):
 def test_schema_endpoint_serves_openapi_3(api):
     response = api.get("/api/schema/?format=json")
     assert json.loads(response.content)["openapi"].startswith("3.")
+
+
+# --- the Markdown docs -------------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parent.parent
+DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+
+# Spelled in pieces so that this file does not match itself.
+OUTSIDE = [".." + "/shared", "shared" + "/API.md", "shared" + "/ARCHITECTURE"]
+# The team's notes by their bare names (ours are docs/api.md and docs/architecture.md).
+BARE_NAME = re.compile(r"(?<![\w/.-])(?:API|ARCHITECTURE)\.md\b")
+# CI's own scripts live outside the project's concerns (and may name the machine's layout).
+EXCLUDED_DIRS = (".ci/",)
+
+LINK = re.compile(r"!?\[(?:[^\]\[]|\[[^\]]*\])*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+FENCE = re.compile(r"^(```|~~~).*?^\1\s*$", re.MULTILINE | re.DOTALL)
+CODE_SPAN = re.compile(r"`[^`\n]*`")
+
+
+def tracked_files() -> list[Path]:
+    listed = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True
+    ).stdout.decode()
+    paths = [name for name in listed.split("\0") if name]
+    assert paths, "git ls-files listed nothing"
+    return [REPO / name for name in paths if not name.startswith(EXCLUDED_DIRS)]
+
+
+def text_of(path: Path) -> str | None:
+    try:
+        data = path.read_bytes()
+    except (FileNotFoundError, IsADirectoryError):  # deleted in the work tree, or a submodule
+        return None
+    if b"\0" in data[:8192]:
+        return None  # binary
+    return data.decode("utf-8", errors="replace")
+
+
+def test_no_tracked_file_refers_outside_the_repository():
+    offenders = []
+    for path in tracked_files():
+        text = text_of(path)
+        if text is None:
+            continue
+        for number, line in enumerate(text.splitlines(), start=1):
+            if any(needle in line for needle in OUTSIDE) or BARE_NAME.search(line):
+                offenders.append(f"{path.relative_to(REPO)}:{number}: {line.strip()[:120]}")
+    assert not offenders, "references to files outside the repository:\n" + "\n".join(offenders)
+
+
+def slug(heading: str) -> str:
+    """The anchor GitHub gives a heading: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"[`*_]|\[([^\]]*)\]\([^)]*\)", r"\1", heading.strip()).lower()
+    text = re.sub(r"[^\w\- ]", "", text)
+    return text.replace(" ", "-")
+
+
+def anchors(path: Path) -> set[str]:
+    text = FENCE.sub("", path.read_text())
+    return {slug(m.group(1)) for m in re.finditer(r"^#{1,6}\s+(.+?)\s*#*\s*$", text, re.M)}
+
+
+def relative_links(path: Path) -> list[str]:
+    text = CODE_SPAN.sub("", FENCE.sub("", path.read_text()))
+    return [
+        target
+        for target in LINK.findall(text)
+        if not re.match(r"^[a-z][a-z0-9+.-]*:", target, re.I)  # http:, https:, mailto:
+    ]
+
+
+def test_the_docs_exist_and_the_readme_links_them():
+    readme = relative_links(REPO / "README.md")
+    for name in ("docs/api.md", "docs/architecture.md"):
+        assert (REPO / name).is_file(), name
+        assert name in readme, f"README.md does not link {name}"
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: str(p.relative_to(REPO)))
+def test_every_relative_link_leads_to_a_file_in_the_repository(doc):
+    broken = []
+    for target in relative_links(doc):
+        file_part, _, anchor = target.partition("#")
+        destination = (doc.parent / file_part).resolve() if file_part else doc
+        if not destination.is_relative_to(REPO):
+            broken.append(f"{target}: outside the repository")
+        elif not destination.exists():
+            broken.append(f"{target}: no such file")
+        elif anchor and destination.suffix == ".md" and anchor not in anchors(destination):
+            broken.append(f"{target}: no heading #{anchor} in {destination.relative_to(REPO)}")
+    assert not broken, f"{doc.relative_to(REPO)}:\n" + "\n".join(broken)

@@ -1,4 +1,4 @@
-"""The import graph as ARCHITECTURE.md draws it: each app imports only the apps below it, and
+"""The import graph as docs/architecture.md draws it: each app imports only the apps below it, and
 no two modules import each other, directly or around a loop (imports inside functions count:
 a deferred import is still a dependency).
 

@@ -105,7 +105,7 @@ class AuthView(APIView):
 class CredentialsView(AuthView):
     """Endpoints that take their credentials in the body, so no authentication class runs (and
     no CSRF check applies to signing in). Without an authentication class DRF would turn a
-    failed sign-in into 403; the challenge below keeps it the 401 that API.md promises."""
+    failed sign-in into 403; the challenge below keeps it the 401 that docs/api.md promises."""
 
     authentication_classes: list = []
 

@@ -130,6 +130,10 @@ class ScreenSerializer(serializers.ModelSerializer):
         extra_kwargs = {
             "cleaning_minutes": {"help_text": "Minutes kept free after each show (default 15)."}
         }
+        # No unique-together validator: the database constraint decides, and the view turns its
+        # refusal into a 400 on ``name`` (ScreenViewSet._save_named), so a duplicate name gets
+        # the same answer whether it is found early or lost in a race.
+        validators: list = []
 
     def to_representation(self, instance: Screen) -> dict:
         data = super().to_representation(instance)

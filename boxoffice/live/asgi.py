@@ -4,7 +4,7 @@ Each stream is a coroutine waiting on its queue in the process's :mod:`.hub`, so
 open streams cost a thousand small queues, not a thousand threads. Everything else the server
 answers goes to the Django (WSGI) application in a thread pool (see ``config.asgi``).
 
-The protocol (shared/API.md, "Live seat map"):
+The protocol (docs/api.md, "Live seat map"):
 - first a ``snapshot`` (the seat map object, ``id:`` its version), or, for a client that
   reconnects with ``Last-Event-ID``, one ``seats`` event with every seat changed since (a new
   ``snapshot`` when that position is too old);

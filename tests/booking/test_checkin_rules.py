@@ -42,9 +42,13 @@ def _move(showtime: Showtime, starts_in: timedelta) -> None:
 )
 def test_any_unknown_code_is_a_404(admin_api, code):
     response = admin_api.post(CHECKIN, {"code": code}, format="json")
-    assert response.status_code in (400, 404), response.content
+    # A blank code is invalid input (400, naming the field); any other unknown code is not found.
     if code.strip():
-        assert response.status_code == 404
+        assert response.status_code == 404, response.content
+        assert response.json()["errors"][0]["code"] == "not_found"
+    else:
+        assert response.status_code == 400, response.content
+        assert response.json()["errors"][0]["attr"] == "code"
 
 
 def test_admits_once_while_the_show_is_on_and_names_it(admin_api, make_showtime, theater):

@@ -274,7 +274,20 @@ def test_screen_names_are_unique_per_theater(admin_api, screen):
         "/api/v1/screens/", {"theater": screen.theater.id, "name": "Screen 1"}, format="json"
     )
     assert dup.status_code == 400
-    assert dup.json()["errors"][0]["attr"] in ("name", "non_field_errors")
+    assert dup.json()["errors"] == [
+        {
+            "code": "invalid",
+            "detail": "This theater already has a screen of that name.",
+            "attr": "name",
+        }
+    ]
+    assert Screen.objects.filter(theater=screen.theater).count() == 1
+    second = Screen.objects.create(theater=screen.theater, name="Screen 2")
+    renamed = admin_api.patch(f"/api/v1/screens/{second.id}/", {"name": "Screen 1"}, format="json")
+    assert renamed.status_code == 400
+    assert renamed.json()["errors"][0]["attr"] == "name"
+    second.refresh_from_db()
+    assert second.name == "Screen 2"
     other = Theater.objects.create(name="Rex", timezone="Europe/Paris")
     ok = admin_api.post(
         "/api/v1/screens/", {"theater": other.id, "name": "Screen 1"}, format="json"

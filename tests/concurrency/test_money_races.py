@@ -1,4 +1,4 @@
-"""The money invariant under races, on PostgreSQL (issue 9; shared/API.md, "Money invariant").
+"""The money invariant under races, on PostgreSQL (issue 9; docs/api.md, "The money invariant").
 
 Every pair of actors that can decide a paid booking's fate at the same moment is raced here:
 

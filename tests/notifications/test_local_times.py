@@ -1,5 +1,5 @@
 """Emails show the show's start on the theatre's own wall clock, whatever the server's or the
-request's time zone, and across a daylight-saving change (shared/API.md, "Email": "local start
+request's time zone, and across a daylight-saving change (docs/api.md, "Email": "the local start
 time"). Each case is the text a customer reads, in the plain-text and the HTML part, for the
 receipt and for the cancellation."""
 

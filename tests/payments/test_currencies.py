@@ -1,4 +1,4 @@
-"""Currencies as Stripe counts them (shared/API.md, "Currencies follow Stripe's minor units").
+"""Currencies as Stripe counts them (docs/api.md, "Money": "Currencies follow Stripe's minor units").
 
 Zero-decimal currencies (jpy, krw, ...) are sent in whole units and priced in whole numbers;
 three-decimal ones (bhd, jod, kwd, omr, tnd) are sent in thousandths whose last digit is 0;

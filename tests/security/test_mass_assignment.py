@@ -209,7 +209,7 @@ def test_users_route_has_no_write_methods(customer, customer_api, admin_api, met
     data = {"role": "admin", "is_staff": True, "is_superuser": True}
     # a customer is refused before the method is even considered
     refused = getattr(customer_api, method)(f"/api/v1/users/{customer.pk}/", data, format="json")
-    assert refused.status_code in (403, 405), refused.content
+    assert_error(refused, 403)
     # an administrator learns that the route does not exist
     assert_error(
         getattr(admin_api, method)(f"/api/v1/users/{customer.pk}/", data, format="json"), 405
@@ -219,7 +219,7 @@ def test_users_route_has_no_write_methods(customer, customer_api, admin_api, met
 
 def test_users_cannot_be_created_through_the_users_route(customer_api, admin_api):
     data = {"username": "eve", "email": "eve@example.com", "password": PASSWORD, "role": "admin"}
-    assert customer_api.post("/api/v1/users/", data, format="json").status_code in (403, 405)
+    assert_error(customer_api.post("/api/v1/users/", data, format="json"), 403)
     assert_error(admin_api.post("/api/v1/users/", data, format="json"), 405)
     assert not User.objects.filter(username="eve").exists()
 

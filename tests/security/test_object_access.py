@@ -161,7 +161,7 @@ def test_another_customers_booking_is_404_even_with_an_idempotency_key(
         response = getattr(customer_api, route.method)(
             route.url(booking_id), {}, format="json", **key
         )
-        assert response.status_code in (404, 405), response.content
+        assert_error(response, 404)
         assert "Idempotent-Replayed" not in response
         assert booking_state(booking_id) == before
     else:
@@ -177,7 +177,7 @@ def test_owner_reaches_their_own_booking(customer, customer_api, showtime, route
         row = Booking.objects.get(pk=booking["id"])
         record_payment(booking=row, amount=row.total)
     response = getattr(customer_api, route.method)(route.url(booking["id"]), {}, format="json")
-    assert response.status_code in (200, 201, 204), response.content
+    assert response.status_code == 200, response.content
 
 
 @pytest.mark.parametrize("route", routes_of(OWNED), ids=str)
