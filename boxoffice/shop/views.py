@@ -19,6 +19,7 @@ from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from boxoffice.booking import pricing, tickets
@@ -348,9 +349,21 @@ def signin(request: HttpRequest) -> HttpResponse:
     return _page(request, "signin.html", {"next": _safe_next(request)})
 
 
+DEFAULT_NEXT = "/"
+
+
 def _safe_next(request: HttpRequest) -> str:
-    target = request.GET.get("next", "/")
-    return target if target.startswith("/") and not target.startswith("//") else "/"
+    """Where the page may send the visitor after signing in: ``next`` when Django finds it a
+    URL of this very host (``url_has_allowed_host_and_scheme``: no other host, no scheme but
+    http(s), https only outside DEBUG, and none of the spellings browsers read as another host,
+    such as ``/\\evil.example/`` or ``/<tab>/evil.example/``), otherwise the shows. The page
+    goes only where this says (its script reads the form's ``data-next``, never the URL)."""
+    target = request.GET.get("next", "")
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=not settings.DEBUG
+    ):
+        return target
+    return DEFAULT_NEXT
 
 
 @with_csp
