@@ -8,7 +8,7 @@ import base64
 import json
 import urllib.request
 from collections import OrderedDict
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -63,21 +63,38 @@ def _money(amount: Decimal, currency: str) -> str:
     return f"{amount} {currency.upper()}"
 
 
+def _date_param(request: HttpRequest) -> date | None:
+    try:
+        return date.fromisoformat(request.GET.get("date", ""))
+    except ValueError:
+        return None
+
+
 @with_csp
 @require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    today = timezone.localdate()
-    try:
-        day = date.fromisoformat(request.GET.get("date", "")) if request.GET.get("date") else today
-    except ValueError:
-        day = today
-    now = timezone.now()
-    shows = schedule_selectors.on_local_date(
-        schedule_selectors.showtime_list(now).filter(
-            status=ShowtimeStatus.SCHEDULED, starts_at__gt=now
-        ),
-        day,
+def home(request: HttpRequest, now: datetime | None = None) -> HttpResponse:
+    """The shows of a day, by theatre. A day is each theatre's own local date, as
+    ``GET /api/v1/showtimes/?date=`` reads it, and so is "today": without a ``date`` every
+    theatre lists the rest of its own today (at 20:00 UTC that is already tomorrow's date in
+    Auckland and still today's in Los Angeles; the UTC date would show Auckland's yesterday).
+    The day tabs after "Today" are calendar dates from the day after the earliest of the
+    theatres' todays, so that no theatre's today is ever missing from them; each tab again
+    means that date at each theatre. ``now``: the moment to read (tests fix it)."""
+    now = now or timezone.now()
+    todays = schedule_selectors.todays_by_timezone(now)
+    # Without any show to come, there is no theatre to ask: the site's own (UTC) date.
+    first = min(todays.values(), default=timezone.localdate(now))
+    one_today = len(set(todays.values())) <= 1
+    day = _date_param(request)
+    if day is not None and one_today and day == first:
+        day = None  # today's date typed in: the same listing as "Today"
+    upcoming = schedule_selectors.showtime_list(now).filter(
+        status=ShowtimeStatus.SCHEDULED, starts_at__gt=now
     )
+    if day is None:
+        shows = schedule_selectors.on_local_dates(upcoming, todays)
+    else:
+        shows = schedule_selectors.on_local_date(upcoming, day)
     policy = pricing.current_policy()
     theaters: OrderedDict[int, dict[str, Any]] = OrderedDict()
     for show in sorted(shows, key=lambda s: (s.screen.theater.name, s.movie.title, s.starts_at)):
@@ -108,16 +125,21 @@ def home(request: HttpRequest) -> HttpResponse:
                 "sold_out": show.seats_available <= 0,  # type: ignore[attr-defined]
             }
         )
-    days = [today + timedelta(days=i) for i in range(DAYS_AHEAD)]
     return _page(
         request,
         "home.html",
         {
             "day": day,
-            "days": days,
-            "today": today,
+            "days": [first + timedelta(days=i) for i in range(1, DAYS_AHEAD)],
+            "picked": day or first,
+            # Theatres whose today differs: each section says which date its today is.
+            "their_today": day is None and not one_today,
             "theaters": [
-                {"theater": t["theater"], "movies": list(t["movies"].values())}
+                {
+                    "theater": t["theater"],
+                    "today": todays.get(t["theater"].timezone),
+                    "movies": list(t["movies"].values()),
+                }
                 for t in theaters.values()
             ],
         },
