@@ -320,6 +320,8 @@ class CheckinCountView(APIView):
     """``GET /staff/checkin/count/<show>/``: how many tickets of a show have been admitted, of
     how many sold (staff; anyone else 403, in the API's error shape)."""
 
+    schema = None  # a page's helper, not part of the public API's schema
+
     def get(self, request: Request, showtime_id: int) -> Response:
         user = request.user
         if not (isinstance(user, User) and user.is_admin):
