@@ -271,3 +271,10 @@ def test_the_test_card_door_is_routed_only_in_development_with_localstripe():  #
     # Production, even with an emulator's address set by mistake.
     assert not _routed(**_production_env())
     assert not _routed(**_production_env(STRIPE_API_BASE="http://127.0.0.1:8420"))
+
+
+def test_the_shops_json_helpers_are_not_in_the_api_schema():  # type: ignore[no-untyped-def]
+    from drf_spectacular.generators import SchemaGenerator
+
+    paths = SchemaGenerator().get_schema(request=None, public=True)["paths"]
+    assert [p for p in paths if not p.startswith("/api/")] == []
