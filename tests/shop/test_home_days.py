@@ -122,8 +122,13 @@ def test_one_zone_far_from_utc_its_today_is_today(make_showtime, movie):  # type
 def test_over_http_now_two_theatres_25_hours_apart_each_list_their_own_today(make_showtime, movie):  # type: ignore[no-untyped-def]
     """On the real clock, through the URL: Kiritimati (UTC+14) and Pago Pago (UTC-11) never
     share a date, so at least one of them differs from the UTC date whenever this runs."""
+    zones = (("Kiritimati", "Pacific/Kiritimati"), ("Pago Pago", "Pacific/Pago_Pago"))
+    for _, tz in zones:
+        local = timezone.now().astimezone(zoneinfo.ZoneInfo(tz))
+        if local.hour == 23 and local.minute >= 50:
+            pytest.skip(f"too close to midnight in {tz} for a show later today")
     shows = {}
-    for name, tz in (("Kiritimati", "Pacific/Kiritimati"), ("Pago Pago", "Pacific/Pago_Pago")):
+    for name, tz in zones:
         screen = _screen(name, tz)
         local_today = timezone.now().astimezone(zoneinfo.ZoneInfo(tz)).date()
         for offset in (0, 1):
