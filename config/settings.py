@@ -427,6 +427,10 @@ STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", "pk_test_boxoffice_local"
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", "whsec_boxoffice_local" if DEBUG else "")
 STRIPE_API_BASE = env("STRIPE_API_BASE", "http://127.0.0.1:8420" if DEBUG else "")
 STRIPE_TIMEOUT_SECONDS = env_int("STRIPE_TIMEOUT_SECONDS", 10)
+# The shop's test-card door (boxoffice/shop/dev.py) is routed in development with localstripe
+# only: decided here, as configured (the test runner turns DEBUG off later; its browser tests
+# pay through the door). Each request still needs sk_test_ keys.
+SHOP_DEV_ROUTES = DEBUG and bool(STRIPE_API_BASE)
 # Events older than this (by their signed timestamp) are refused: replay protection.
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = env_int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300)
 

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import connection, transaction
 
+from boxoffice.catalog.models import Tier
 from boxoffice.core.money import round_money
 from boxoffice.schedule.models import Showtime
 
@@ -88,6 +89,27 @@ def seat_price(
         tier_factor=tier_factor,
         time_factor=t_factor,
         price=round_money(base_price * tier_factor * t_factor, currency),
+    )
+
+
+def tier_factors(policy: PricePolicy) -> dict[str, Decimal]:
+    """Each seat tier's factor under ``policy`` (tier -> factor), in the tiers' order."""
+    return {tier: policy.tier_factor(tier) for tier in Tier.values}
+
+
+def from_price(*, policy: PricePolicy, showtime: Showtime) -> Decimal:
+    """The lowest price a seat of the show can have under ``policy``: the cheapest tier's (a
+    show's "from" price). Reads the show's theater (``screen__theater``)."""
+    return min(
+        seat_price(
+            policy=policy,
+            base_price=showtime.base_price,
+            tier=tier,
+            starts_at=showtime.starts_at,
+            timezone_name=showtime.screen.theater.timezone,
+            currency=showtime.currency,
+        ).price
+        for tier in Tier.values
     )
 
 

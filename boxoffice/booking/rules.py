@@ -20,13 +20,30 @@ S = BookingStatus
 
 
 def used_seat_labels(booking: Booking) -> list[str]:
-    """Labels of the booking's seats whose tickets have been through the door, in seat order."""
-    used = (
-        Ticket.objects.filter(booking_seat__booking_id=booking.pk, checked_in_at__isnull=False)
-        .select_related("booking_seat__seat")
-        .order_by("booking_seat__seat__row_index", "booking_seat__seat__number")
-    )
-    return [ticket.booking_seat.seat.label for ticket in used]
+    """Labels of the booking's seats whose tickets have been through the door, in seat order.
+    From the booking's prefetched seats and tickets when it has them (lists of bookings), else
+    one query."""
+    prefetched = getattr(booking, "_prefetched_objects_cache", {}).get("seats")
+    if prefetched is not None:
+        used = [
+            row.seat
+            for row in prefetched
+            if hasattr(row, "ticket") and row.ticket.checked_in_at is not None
+        ]
+    else:
+        used = [
+            ticket.booking_seat.seat
+            for ticket in Ticket.objects.filter(
+                booking_seat__booking_id=booking.pk, checked_in_at__isnull=False
+            ).select_related("booking_seat__seat")
+        ]
+    return [seat.label for seat in sorted(used, key=lambda seat: (seat.row_index, seat.number))]
+
+
+def cancellation_closes_at(booking: Booking) -> datetime:
+    """When its customer can no longer cancel a paid booking online: BOOKING_CANCEL_CUTOFF_MINUTES
+    before the show."""
+    return booking.showtime.starts_at - timedelta(minutes=settings.BOOKING_CANCEL_CUTOFF_MINUTES)
 
 
 def cancel_refusal(
@@ -56,8 +73,7 @@ def cancel_refusal(
             "so it can no longer be cancelled; ask the box office.",
             code="checked_in",
         )
-    cutoff = timedelta(minutes=settings.BOOKING_CANCEL_CUTOFF_MINUTES)
-    if now >= booking.showtime.starts_at - cutoff:
+    if now >= cancellation_closes_at(booking):
         return Conflict(
             f"Paid bookings can be cancelled until {settings.BOOKING_CANCEL_CUTOFF_MINUTES} "
             "minutes before the show; after that, ask the box office.",

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import (
+    Count,
     FilteredRelation,
     Max,
     Min,
@@ -23,10 +24,11 @@ from django.utils import timezone
 
 from boxoffice.accounts.models import User
 from boxoffice.catalog.models import Seat
-from boxoffice.schedule.models import Showtime
+from boxoffice.core.errors import Conflict
+from boxoffice.schedule.models import Showtime, ShowtimeStatus
 
-from . import pricing, seatmap_cache, seatrules
-from .models import Booking, BookingSeat, SeatChange
+from . import pricing, rules, seatmap_cache, seatrules, states
+from .models import Booking, BookingSeat, BookingStatus, SeatChange, Ticket
 
 
 def seat_map(
@@ -229,3 +231,56 @@ def bookings_visible_to(user: User) -> QuerySet[Booking]:
     """Admins see every booking; a customer only their own (others' answer 404, not 403)."""
     bookings = booking_list()
     return bookings if user.is_admin else bookings.filter(user=user)
+
+
+# --- what a booking allows now -----------------------------------------------------------------
+# The rules the services decide on locked rows, as yes/no questions for pages and lists: a page
+# offers an action only where the service would accept it.
+
+
+def payment_refusal(booking: Booking, *, show_status: str, now: datetime) -> Conflict | None:
+    """Why ``booking`` cannot be paid now (its show's status is ``show_status``), or None when
+    it can: pending, its hold running, its show still on. The one rule: services refuse a
+    payment with this Conflict (409), and :func:`can_pay` asks it."""
+    current = states.effective_status(booking, now)
+    if current == BookingStatus.EXPIRED:
+        return Conflict(
+            "This hold has expired; hold the seats again to pay.", code="booking_expired"
+        )
+    if current != BookingStatus.PENDING:
+        return Conflict(f"This booking is {current}; there is nothing to pay.", code="not_payable")
+    if show_status != ShowtimeStatus.SCHEDULED:
+        return Conflict("This show has been cancelled.", code="showtime_cancelled")
+    return None
+
+
+def can_pay(booking: Booking, *, now: datetime) -> bool:
+    """Whether ``booking`` can be paid now (:func:`payment_refusal`). Reads its show."""
+    return payment_refusal(booking, show_status=booking.showtime.status, now=now) is None
+
+
+def booking_cancellable(booking: Booking, *, by: User, now: datetime) -> bool:
+    """Whether ``by`` may cancel ``booking`` now, as ``services.cancel_booking`` decides: its
+    customer or an admin, and :func:`boxoffice.booking.rules.cancel_refusal` finds nothing
+    against it (expired or cancelled already, past the customer's cut-off, a ticket used at the
+    door). Reads its show; uses the booking's prefetched seats and tickets when it has them.
+    Pages offer "Cancel" only where this is True."""
+    if not by.is_admin and booking.user_id != by.pk:
+        return False
+    used = rules.used_seat_labels(booking)
+    return rules.cancel_refusal(booking, by=by, now=now, used_seats=used) is None
+
+
+def cancellation_closes_at(booking: Booking) -> datetime:
+    """When its customer can no longer cancel a paid booking online."""
+    return rules.cancellation_closes_at(booking)
+
+
+def admissions(showtime_id: int) -> tuple[int, int]:
+    """(admitted, sold): the show's tickets checked in, of its tickets sold (those of its
+    confirmed bookings). One query."""
+    counts = Ticket.objects.filter(
+        booking_seat__booking__showtime_id=showtime_id,
+        booking_seat__booking__status=BookingStatus.CONFIRMED,
+    ).aggregate(sold=Count("pk"), admitted=Count("pk", filter=Q(checked_in_at__isnull=False)))
+    return counts["admitted"], counts["sold"]

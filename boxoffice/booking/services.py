@@ -38,7 +38,7 @@ from boxoffice.catalog.models import Seat, SeatKind
 from boxoffice.core.errors import Conflict, InputError
 from boxoffice.schedule.models import Showtime, ShowtimeStatus
 
-from . import pricing, rules, seatmap_cache, seatrules, signals, states, tickets
+from . import pricing, rules, seatmap_cache, seatrules, selectors, signals, states, tickets
 from .models import Booking, BookingSeat, BookingStatus, PricePolicy, SeatChange, Ticket
 
 S = BookingStatus
@@ -565,15 +565,9 @@ def _hold_seats(
 
 
 def _refuse_unpayable(booking: Booking, show: _Show, now: datetime) -> None:
-    current = states.effective_status(booking, now)
-    if current == S.EXPIRED:
-        raise Conflict(
-            "This hold has expired; hold the seats again to pay.", code="booking_expired"
-        )
-    if current != S.PENDING:
-        raise Conflict(f"This booking is {current}; there is nothing to pay.", code="not_payable")
-    if show.status != ShowtimeStatus.SCHEDULED:
-        raise Conflict("This show has been cancelled.", code="showtime_cancelled")
+    refusal = selectors.payment_refusal(booking, show_status=show.status, now=now)
+    if refusal is not None:
+        raise refusal
 
 
 def check_payable(*, booking: Booking, now: datetime | None = None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import Count, F, Q, QuerySet
@@ -12,7 +13,7 @@ from boxoffice.catalog.models import Theater
 from boxoffice.catalog.selectors import seat_count
 from boxoffice.core.timezones import local_date_q, local_day_bounds
 
-from .models import Showtime
+from .models import Showtime, ShowtimeStatus
 
 
 def _live_booking_seats(now: datetime) -> Q:
@@ -77,4 +78,28 @@ def between_local_dates(
         if upper is not None:
             bounds["starts_at__lt"] = local_day_bounds(upper, tz)[1]
         q |= Q(**bounds)
+    return showtimes.filter(q)
+
+
+def todays_by_timezone(now: datetime) -> dict[str, date]:
+    """The date it is at ``now`` in each time zone of a theater with a scheduled show still to
+    come (zone name -> local date): at 20:00 UTC it is already tomorrow in Auckland and still
+    today in Los Angeles."""
+    zones = (
+        Showtime.objects.filter(status=ShowtimeStatus.SCHEDULED, starts_at__gt=now)
+        .values_list("screen__theater__timezone", flat=True)
+        .distinct()
+    )
+    return {name: now.astimezone(zoneinfo.ZoneInfo(name)).date() for name in set(zones)}
+
+
+def on_local_dates(showtimes: QuerySet[Showtime], days: Mapping[str, date]) -> QuerySet[Showtime]:
+    """Shows starting on the day ``days`` gives for their own theater's time zone (zone name ->
+    local date; shows in other zones are left out), as :func:`on_local_date` reads a day: one
+    range per zone, OR-ed."""
+    q = Q(pk__in=[])
+    for name, day in sorted(days.items()):
+        if date.min < day < date.max:
+            start, end = local_day_bounds(day, zoneinfo.ZoneInfo(name))
+            q |= Q(screen__theater__timezone=name, starts_at__gte=start, starts_at__lt=end)
     return showtimes.filter(q)

@@ -4,28 +4,30 @@ the public API with the visitor's cookies, as any other client would."""
 
 from __future__ import annotations
 
-import base64
-import json
-import urllib.request
 from collections import OrderedDict
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
-from boxoffice.booking import pricing, tickets
+from boxoffice.accounts.models import User
+from boxoffice.booking import pricing
+from boxoffice.booking import selectors as booking_selectors
 from boxoffice.booking.api.bookings import BookingSerializer
-from boxoffice.booking.models import Booking, BookingSeat, BookingStatus, Ticket
+from boxoffice.booking.models import Booking
 from boxoffice.booking.states import effective_status
-from boxoffice.payments import gateway
 from boxoffice.schedule import selectors as schedule_selectors
 from boxoffice.schedule.models import Showtime, ShowtimeStatus
 
@@ -33,7 +35,6 @@ from .csp import is_stripe_emulator, stripe_js_url, with_csp
 from .session import Visitor, visitor
 
 DAYS_AHEAD = 7
-TIERS = ("standard", "premium", "vip")
 
 
 def _page(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200):
@@ -62,21 +63,38 @@ def _money(amount: Decimal, currency: str) -> str:
     return f"{amount} {currency.upper()}"
 
 
+def _date_param(request: HttpRequest) -> date | None:
+    try:
+        return date.fromisoformat(request.GET.get("date", ""))
+    except ValueError:
+        return None
+
+
 @with_csp
 @require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    today = timezone.localdate()
-    try:
-        day = date.fromisoformat(request.GET.get("date", "")) if request.GET.get("date") else today
-    except ValueError:
-        day = today
-    now = timezone.now()
-    shows = schedule_selectors.on_local_date(
-        schedule_selectors.showtime_list(now).filter(
-            status=ShowtimeStatus.SCHEDULED, starts_at__gt=now
-        ),
-        day,
+def home(request: HttpRequest, now: datetime | None = None) -> HttpResponse:
+    """The shows of a day, by theatre. A day is each theatre's own local date, as
+    ``GET /api/v1/showtimes/?date=`` reads it, and so is "today": without a ``date`` every
+    theatre lists the rest of its own today (at 20:00 UTC that is already tomorrow's date in
+    Auckland and still today's in Los Angeles; the UTC date would show Auckland's yesterday).
+    The day tabs after "Today" are calendar dates from the day after the earliest of the
+    theatres' todays, so that no theatre's today is ever missing from them; each tab again
+    means that date at each theatre. ``now``: the moment to read (tests fix it)."""
+    now = now or timezone.now()
+    todays = schedule_selectors.todays_by_timezone(now)
+    # Without any show to come, there is no theatre to ask: the site's own (UTC) date.
+    first = min(todays.values(), default=timezone.localdate(now))
+    one_today = len(set(todays.values())) <= 1
+    day = _date_param(request)
+    if day is not None and one_today and day == first:
+        day = None  # today's date typed in: the same listing as "Today"
+    upcoming = schedule_selectors.showtime_list(now).filter(
+        status=ShowtimeStatus.SCHEDULED, starts_at__gt=now
     )
+    if day is None:
+        shows = schedule_selectors.on_local_dates(upcoming, todays)
+    else:
+        shows = schedule_selectors.on_local_date(upcoming, day)
     policy = pricing.current_policy()
     theaters: OrderedDict[int, dict[str, Any]] = OrderedDict()
     for show in sorted(shows, key=lambda s: (s.screen.theater.name, s.movie.title, s.starts_at)):
@@ -86,17 +104,7 @@ def home(request: HttpRequest) -> HttpResponse:
         factor = pricing.time_factor(
             policy=policy, starts_at=show.starts_at, timezone_name=theater.timezone
         )
-        from_price = min(
-            pricing.seat_price(
-                policy=policy,
-                base_price=show.base_price,
-                tier=tier,
-                starts_at=show.starts_at,
-                timezone_name=theater.timezone,
-                currency=show.currency,
-            ).price
-            for tier in TIERS
-        )
+        from_price = pricing.from_price(policy=policy, showtime=show)
         movie["shows"].append(
             {
                 "show": show,
@@ -107,16 +115,21 @@ def home(request: HttpRequest) -> HttpResponse:
                 "sold_out": show.seats_available <= 0,  # type: ignore[attr-defined]
             }
         )
-    days = [today + timedelta(days=i) for i in range(DAYS_AHEAD)]
     return _page(
         request,
         "home.html",
         {
             "day": day,
-            "days": days,
-            "today": today,
+            "days": [first + timedelta(days=i) for i in range(1, DAYS_AHEAD)],
+            "picked": day or first,
+            # Theatres whose today differs: each section says which date its today is.
+            "their_today": day is None and not one_today,
             "theaters": [
-                {"theater": t["theater"], "movies": list(t["movies"].values())}
+                {
+                    "theater": t["theater"],
+                    "today": todays.get(t["theater"].timezone),
+                    "movies": list(t["movies"].values()),
+                }
                 for t in theaters.values()
             ],
         },
@@ -143,7 +156,7 @@ def show(request: HttpRequest, showtime_id: int) -> HttpResponse:
         "signedIn": visitor(request).user is not None,
         "basePrice": str(showtime.base_price),
         "timeFactor": str(time_factor),
-        "tierFactors": {t: str(policy.tier_factor(t)) for t in TIERS},
+        "tierFactors": {t: str(f) for t, f in pricing.tier_factors(policy).items()},
         "onSale": on_sale,
     }
     return _page(
@@ -207,68 +220,6 @@ def checkout(request: HttpRequest, booking_id: int) -> HttpResponse:
     )
 
 
-@require_POST
-def test_card(request: HttpRequest, booking_id: int) -> HttpResponse:
-    """Development and tests only (localstripe): pay the booking's open PaymentIntent with the
-    card typed into localstripe's Stripe.js mock. The mock's ``confirmCardPayment`` cannot attach
-    a card to an intent (it only completes 3-D Secure), so the checkout script hands the typed
-    test card here, and the server attaches and confirms it as Stripe.js would. 404 with live
-    keys or without STRIPE_API_BASE: production never has this door."""
-    if not is_stripe_emulator():
-        return JsonResponse({"error": "not found"}, status=404)
-    booking = _own_booking(request, booking_id)
-    if booking is None or not booking.payment_intent_id:
-        return JsonResponse({"error": "not found"}, status=404)
-    try:
-        number = str(json.loads(request.body or b"{}").get("number", "")).replace(" ", "")
-    except (ValueError, AttributeError):
-        number = ""
-    if not number.isdigit() or len(number) != 16:
-        return JsonResponse(
-            {
-                "status": "error",
-                "code": "incorrect_number",
-                "message": "Your card number is incomplete.",
-            },
-            status=400,
-        )
-    _localstripe_allow_retry(booking.payment_intent_id)
-    outcome = gateway.pay_with_test_card(intent_id=booking.payment_intent_id, card=number)
-    if outcome.startswith("declined"):
-        return JsonResponse(
-            {"status": "declined", "code": "card_declined", "message": "Your card was declined."}
-        )
-    return JsonResponse({"status": outcome})
-
-
-def _localstripe_allow_retry(intent_id: str) -> None:
-    """Stripe lets a customer retry a declined intent with another card; localstripe keeps the
-    failed charge as the intent's latest and refuses a second confirm. Forget that charge (its
-    update takes any attribute, and JSON bodies), so the retry works as it would on Stripe."""
-    base = settings.STRIPE_API_BASE.rstrip("/")
-    request = urllib.request.Request(  # noqa: S310  (the emulator's own address, from settings)
-        f"{base}/v1/payment_intents/{intent_id}",
-        data=b'{"latest_charge": null}',
-        headers={
-            "Authorization": f"Bearer {settings.STRIPE_SECRET_KEY}",
-            "Content-Type": "application/json",
-        },
-        method="POST",
-    )
-    intent = gateway.retrieve_payment_intent(intent_id)
-    if intent.status == "requires_payment_method":
-        with urllib.request.urlopen(request, timeout=settings.STRIPE_TIMEOUT_SECONDS):  # noqa: S310
-            pass
-
-
-def _ticket_qr(entry: dict[str, Any], code: str) -> str:
-    """The QR image the API offers for a ticket; a PNG data URL where the API has none."""
-    url = entry.get("qr") or entry.get("qr_url")
-    if url:
-        return str(url)
-    return "data:image/png;base64," + base64.b64encode(tickets.qr_png(code)).decode()
-
-
 @with_csp
 @require_GET
 def bookings(request: HttpRequest) -> HttpResponse:
@@ -278,39 +229,22 @@ def bookings(request: HttpRequest) -> HttpResponse:
             _page(request, "refresh.html", {}) if who.needs_refresh else _signin_redirect(request)
         )
     now = timezone.now()
-    cutoff = timedelta(minutes=settings.BOOKING_CANCEL_CUTOFF_MINUTES)
-    rows = (
-        Booking.objects.filter(user=who.user)
-        .select_related("showtime__movie", "showtime__screen__theater")
-        .prefetch_related(
-            Prefetch(
-                "seats",
-                queryset=BookingSeat.objects.select_related("seat", "ticket").order_by(
-                    "seat__row", "seat__number"
-                ),
-            )
-        )
-        .order_by("-created_at")[:100]
-    )
     items = []
-    for booking in rows:
+    for booking in booking_selectors.booking_list().filter(user=who.user)[:100]:
         showtime = booking.showtime
         theater = showtime.screen.theater
         status = effective_status(booking, now)
-        api_tickets = {t["code"]: t for t in BookingSerializer(booking).data["tickets"]}
-        seat_tickets = []
-        for seat in booking.seats.all():
-            ticket: Ticket | None = getattr(seat, "ticket", None)
-            if status == BookingStatus.CONFIRMED and ticket is not None:
-                seat_tickets.append(
-                    {
-                        "seat": seat.seat.label,
-                        "code": ticket.code,
-                        "qr": _ticket_qr(api_tickets.get(ticket.code, {}), ticket.code),
-                        "used": ticket.checked_in_at is not None,
-                    }
-                )
-        closes = showtime.starts_at - cutoff
+        used = {
+            seat.ticket.code: seat.ticket.checked_in_at is not None
+            for seat in booking.seats.all()
+            if hasattr(seat, "ticket")
+        }
+        # The API's own tickets (each with its QR image's address); none unless confirmed.
+        seat_tickets = [
+            {**entry, "used": used[entry["code"]]}
+            for entry in BookingSerializer(booking).data["tickets"]
+        ]
+        closes = booking_selectors.cancellation_closes_at(booking)
         items.append(
             {
                 "booking": booking,
@@ -326,7 +260,9 @@ def bookings(request: HttpRequest) -> HttpResponse:
                 "refunded": _money(booking.refunded_amount, booking.currency)
                 if booking.refunded_amount
                 else "",
-                "can_cancel": status == BookingStatus.CONFIRMED and now < closes,
+                "can_pay": booking_selectors.can_pay(booking, now=now),
+                "can_cancel": booking_selectors.booking_cancellable(booking, by=who.user, now=now),
+                "cancel_closed": now >= closes,
                 "closes_local": _local(closes, theater.timezone),
                 "past": showtime.starts_at <= now,
                 "cutoff_minutes": settings.BOOKING_CANCEL_CUTOFF_MINUTES,
@@ -348,9 +284,21 @@ def signin(request: HttpRequest) -> HttpResponse:
     return _page(request, "signin.html", {"next": _safe_next(request)})
 
 
+DEFAULT_NEXT = "/"
+
+
 def _safe_next(request: HttpRequest) -> str:
-    target = request.GET.get("next", "/")
-    return target if target.startswith("/") and not target.startswith("//") else "/"
+    """Where the page may send the visitor after signing in: ``next`` when Django finds it a
+    URL of this very host (``url_has_allowed_host_and_scheme``: no other host, no scheme but
+    http(s), https only outside DEBUG, and none of the spellings browsers read as another host,
+    such as ``/\\evil.example/`` or ``/<tab>/evil.example/``), otherwise the shows. The page
+    goes only where this says (its script reads the form's ``data-next``, never the URL)."""
+    target = request.GET.get("next", "")
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=not settings.DEBUG
+    ):
+        return target
+    return DEFAULT_NEXT
 
 
 @with_csp
@@ -368,19 +316,15 @@ def checkin(request: HttpRequest) -> HttpResponse:
     return _page(request, "checkin.html", {})
 
 
-@require_GET
-def checkin_count(request: HttpRequest, showtime_id: int) -> HttpResponse:
-    """How many tickets of a show have been admitted, of how many sold (staff)."""
-    if not visitor(request).is_admin:
-        return JsonResponse({"error": "staff only"}, status=403)
-    sold = Ticket.objects.filter(
-        booking_seat__booking__showtime_id=showtime_id,
-        booking_seat__booking__status=BookingStatus.CONFIRMED,
-    )
-    return JsonResponse(
-        {
-            "showtime": showtime_id,
-            "admitted": sold.filter(checked_in_at__isnull=False).count(),
-            "sold": sold.count(),
-        }
-    )
+class CheckinCountView(APIView):
+    """``GET /staff/checkin/count/<show>/``: how many tickets of a show have been admitted, of
+    how many sold (staff; anyone else 403, in the API's error shape)."""
+
+    schema = None  # a page's helper, not part of the public API's schema
+
+    def get(self, request: Request, showtime_id: int) -> Response:
+        user = request.user
+        if not (isinstance(user, User) and user.is_admin):
+            raise PermissionDenied("The check-in count is for the cinema's staff.")
+        admitted, sold = booking_selectors.admissions(showtime_id)
+        return Response({"showtime": showtime_id, "admitted": admitted, "sold": sold})

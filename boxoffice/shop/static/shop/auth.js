@@ -4,7 +4,10 @@ import { api } from './api.js';
 const form = document.getElementById('auth-form');
 const formError = document.getElementById('form-error');
 const mode = form.dataset.mode;
-const next = form.dataset.next || '/';
+// Where to go once signed in: only what the server checked and wrote into the form (a URL of
+// this site), never a parameter read from the address bar; anything else goes home.
+const checked = new URL(form.dataset.next || '/', location.origin);
+const next = checked.origin === location.origin ? checked.href : '/';
 
 function clear() {
   formError.textContent = '';

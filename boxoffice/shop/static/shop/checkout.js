@@ -115,7 +115,9 @@ function emulated(stripeJs) {
       const res = await api(`/checkout/${cfg.booking}/test-card/`, { method: 'POST', body: { number } });
       const body = res.data || {};
       if (res.ok && body.status && body.status !== 'declined') return { paymentIntent: { status: body.status } };
-      return { error: { code: body.code || 'card_declined', message: body.message || 'Your card was declined.' } };
+      // A declined card answers {status: "declined"}; a refusal, the API's error shape.
+      const refusal = res.ok ? {} : res.errors[0] || {};
+      return { error: { code: refusal.code || 'card_declined', message: refusal.detail || 'Your card was declined.' } };
     },
   };
 }
