@@ -8,3 +8,6 @@ from django.dispatch import Signal
 timing_changed = Signal()
 # sender=Screen, screen_id=<int>: its seat grid was rebuilt, or seats' kinds or blocking changed.
 seat_grid_changed = Signal()
+# sender=Theater, theater_id=<int>: its time zone changed, so its shows' local start times did
+# (and what depends on them: the morning price of their seats).
+local_time_changed = Signal()
