@@ -348,6 +348,10 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / env("STATIC_ROOT", "staticfiles")
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(BASE_DIR / "media")))
+# The application serves MEDIA_URL from MEDIA_ROOT (boxoffice.core.media), DEBUG or not; 0 when
+# a web server or CDN in front serves it.
+MEDIA_SERVE = env_bool("MEDIA_SERVE", True)
+MEDIA_CACHE_SECONDS = env_int("MEDIA_CACHE_SECONDS", 3600)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

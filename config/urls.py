@@ -1,5 +1,3 @@
-from django.conf import settings
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
@@ -12,7 +10,7 @@ from boxoffice.booking.api.checkin import CheckInView
 from boxoffice.booking.api.pricing import PricePolicyView
 from boxoffice.booking.api.seatmap import seat_map
 from boxoffice.catalog.api import GenreViewSet, MovieViewSet, ScreenViewSet, TheaterViewSet
-from boxoffice.core import health
+from boxoffice.core import health, media
 from boxoffice.live.views import SeatEventsView
 from boxoffice.payments.api import BookingPayView, StripeWebhookView
 from boxoffice.reports.api import RevenueReportView, ShowtimeReportView
@@ -81,8 +79,8 @@ urlpatterns = [
     path("", include("boxoffice.shop.urls")),
 ]
 
-if settings.DEBUG:
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# Posters, in production too (boxoffice.core.media; MEDIA_SERVE=0: a server in front does).
+urlpatterns += media.urlpatterns()
 
 handler404 = "boxoffice.core.views.json_not_found"
 handler500 = "boxoffice.core.views.json_server_error"

@@ -28,11 +28,24 @@ def register_user(*, username: str, email: str, password: str) -> User:
 
 
 @transaction.atomic
+def set_role(*, user: User, role: str) -> User:
+    """Give ``user`` the ``role`` with the Django admin site access that goes with it: an admin
+    is staff; a customer is neither staff nor superuser (a superuser is an admin to the API
+    whatever the role). The one door for role changes: the API's promote and the admin site's
+    user form both come here. Idempotent."""
+    if role not in Role.values:
+        raise ValueError(f"unknown role {role!r}; use {Role.values}.")
+    fields: dict[str, object] = {"role": role, "is_staff": role == Role.ADMIN}
+    if role != Role.ADMIN:
+        fields["is_superuser"] = False
+    User.objects.filter(pk=user.pk).update(**fields)
+    user.refresh_from_db(fields=list(fields))
+    return user
+
+
 def promote_user(*, user: User) -> User:
     """Make ``user`` an administrator. Idempotent: promoting an admin changes nothing."""
-    User.objects.filter(pk=user.pk).update(role=Role.ADMIN, is_staff=True)
-    user.refresh_from_db(fields=["role", "is_staff"])
-    return user
+    return set_role(user=user, role=Role.ADMIN)
 
 
 def ensure_admin(*, username: str, email: str, password: str) -> tuple[User, bool]:

@@ -6,8 +6,8 @@ from typing import Any
 
 from django.dispatch import receiver
 
-from boxoffice.catalog.models import Screen
-from boxoffice.catalog.signals import seat_grid_changed, seat_grid_changing
+from boxoffice.catalog.models import Screen, Theater
+from boxoffice.catalog.signals import local_time_changed, seat_grid_changed, seat_grid_changing
 from boxoffice.schedule.models import Showtime
 from boxoffice.schedule.signals import (
     showtime_cancelled,
@@ -44,4 +44,13 @@ def lock_shows_of_screen(sender: type, screen_id: int, **kwargs: Any) -> None:
 @receiver(seat_grid_changed, sender=Screen)
 def redraw_shows_of_screen(sender: type, screen_id: int, **kwargs: Any) -> None:
     for showtime_id in Showtime.objects.filter(screen_id=screen_id).values_list("pk", flat=True):
+        seatmap_cache.seats_changed(showtime_id)
+
+
+@receiver(local_time_changed, sender=Theater)
+def reprice_shows_of_theater(sender: type, theater_id: int, **kwargs: Any) -> None:
+    """The theater's time zone changed: its shows' morning prices may have (the seat maps are
+    redrawn; prices frozen on bookings stay as they were)."""
+    shows = Showtime.objects.filter(screen__theater_id=theater_id).values_list("pk", flat=True)
+    for showtime_id in shows:
         seatmap_cache.seats_changed(showtime_id)

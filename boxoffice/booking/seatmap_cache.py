@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from django.core.cache import cache
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
 from django.utils import timezone
 
@@ -83,13 +84,12 @@ def prices_changed() -> None:
     transaction.on_commit(lambda: _invalidate(GLOBAL_KEY))
 
 
-def _current(key: str, found: dict) -> str:
-    token = found.get(key)
-    if token is None:
-        token = _token()
-        if not cache.add(key, token, timeout=None):
-            token = cache.get(key) or token
-    return token
+def _current(key: str) -> tuple[str, bool]:
+    """The token under ``key``, made now if there is none; and whether this call made it."""
+    token = _token()
+    if cache.add(key, token, timeout=None):
+        return token, True
+    return cache.get(key) or token, False
 
 
 # This process's copy of recently served maps: {showtime_id: (version, generation, valid_until,
@@ -131,9 +131,21 @@ def get_or_build(
         if shared is not None and _fresh(shared, version, generation, now):
             _remember(showtime_id, shared)
             return shared[3]
-    version = version or _current(version_key, {})
-    generation = generation or _current(GLOBAL_KEY, {})
-    body, valid_until = build()
+    made = False
+    if version is None:
+        version, made = _current(version_key)
+    if generation is None:
+        generation = _current(GLOBAL_KEY)[0]
+    try:
+        body, valid_until = build()
+    except ObjectDoesNotExist:
+        # No such show (the view's 404): take back the token this call made, or every unknown
+        # id asked for would leave a cache row that never expires. Safe whenever it runs: a
+        # missing token is made afresh by the next reader, and a fresh random token matches no
+        # stored entry.
+        if made:
+            cache.delete(version_key)
+        raise
     entry = (version, generation, valid_until, body)
     timeout = MAX_AGE_SECONDS
     if valid_until is not None:

@@ -136,6 +136,14 @@ class TheaterAdmin(admin.ModelAdmin):
     list_filter = ["timezone", "currency"]
     inlines = [ScreenInline]
 
+    def save_model(self, request: HttpRequest, obj: Theater, form: Any, change: bool) -> None:
+        # As the API does: a new time zone moves its shows' local times (and morning prices).
+        def save() -> Theater:
+            super(TheaterAdmin, self).save_model(request, obj, form, change)
+            return obj
+
+        services.save_theater(save, theater_id=obj.pk if change else None)
+
 
 @admin.register(Screen)
 class ScreenAdmin(ProtectedByBookingsMixin, TimingAdminMixin, admin.ModelAdmin):

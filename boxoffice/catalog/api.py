@@ -343,6 +343,10 @@ class TheaterViewSet(CatalogViewSet):
     queryset = selectors.theater_list()
     filterset_fields: list[str] = []
 
+    def perform_update(self, serializer):
+        # A new time zone moves its shows' local times (and morning prices): see the service.
+        services.save_theater(serializer.save, theater_id=serializer.instance.pk)
+
 
 class ScreenFilter(django_filters.FilterSet):
     class Meta:

@@ -44,17 +44,16 @@ def screen_list() -> QuerySet[Screen]:
     )
 
 
-def seat_count(screen_ref: str = "screen_id") -> Coalesce:
+def seat_count(screen_ref: str = "screen_id", *, for_sale: bool = False) -> Coalesce:
     """A screen's capacity as a subquery expression, for querysets of rows that name a screen
-    (``screen_ref`` is the outer field holding its id). The one definition of capacity."""
-    seats = (
-        Seat.objects.filter(screen_id=OuterRef(screen_ref))
-        .order_by()
-        .values("screen_id")
-        .annotate(n=Count("id"))
-        .values("n")
-    )
-    return Coalesce(Subquery(seats, output_field=IntegerField()), 0)
+    (``screen_ref`` is the outer field holding its id). The one definition of capacity: every
+    seat of the grid, or with ``for_sale`` only the seats for sale (not ``blocked``), the
+    capacity of a show."""
+    seats = Seat.objects.filter(screen_id=OuterRef(screen_ref))
+    if for_sale:
+        seats = seats.filter(blocked=False)
+    counted = seats.order_by().values("screen_id").annotate(n=Count("id")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
 def seats_of(screen: Screen) -> QuerySet[Seat]:

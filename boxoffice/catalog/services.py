@@ -10,7 +10,7 @@ from django.db.models import ProtectedError, RestrictedError
 from boxoffice.core.errors import Conflict, InputError
 
 from . import signals
-from .models import Movie, Screen, Seat, SeatKind, Tier
+from .models import Movie, Screen, Seat, SeatKind, Theater, Tier
 from .rows import row_name
 
 MAX_ROWS = 60
@@ -31,6 +31,26 @@ def save_timing_change[Timed: (Movie, Screen)](save: Callable[[], Timed]) -> Tim
         obj = save()
         signals.timing_changed.send(sender=type(obj), instance=obj)
     return obj
+
+
+def save_theater(save: Callable[[], Theater], *, theater_id: int | None = None) -> Theater:
+    """Save a new or changed theater (``save`` does it: a serializer's or an admin form's;
+    ``theater_id``: the theater changed, None for a new one), in one transaction. When its time
+    zone changed, so did its shows' local start times: ``local_time_changed`` lets the layers
+    above follow (the seat maps' prices, whose morning discount is read on the local clock)."""
+    with transaction.atomic():
+        before = None
+        if theater_id is not None:
+            before = (
+                Theater.objects.select_for_update()
+                .filter(pk=theater_id)
+                .values_list("timezone", flat=True)
+                .first()
+            )
+        theater = save()
+        if before is not None and before != theater.timezone:
+            signals.local_time_changed.send(sender=Theater, theater_id=theater.pk)
+    return theater
 
 
 def generate_seat_grid(

@@ -12,3 +12,6 @@ seat_grid_changed = Signal()
 # made anew), inside the rebuild's transaction; the layers above lock what holds of its shows
 # use, so the rebuild waits for holds in flight (and is then refused if they made bookings).
 seat_grid_changing = Signal()
+# sender=Theater, theater_id=<int>: its time zone changed, so its shows' local start times did
+# (and what depends on them: the morning price of their seats).
+local_time_changed = Signal()

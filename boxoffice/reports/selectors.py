@@ -30,7 +30,8 @@ ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=12, decimal_p
 
 
 def showtime_report(*, start: datetime, end: datetime) -> QuerySet[Showtime]:
-    """A row per show starting in [start, end): capacity, seats sold, seats held now, revenue."""
+    """A row per show starting in [start, end): capacity (the seats for sale, as the showtime
+    list counts them), seats sold, seats held now, revenue."""
     now = timezone.now()
     sold = Count(
         "booking_seats",
@@ -56,7 +57,7 @@ def showtime_report(*, start: datetime, end: datetime) -> QuerySet[Showtime]:
         Showtime.objects.filter(starts_at__gte=start, starts_at__lt=end)
         .select_related("movie", "screen__theater")
         .annotate(
-            capacity=seat_count(),
+            capacity=seat_count(for_sale=True),  # seats for sale: blocked seats are not
             sold=sold,
             held=held,
             revenue=Coalesce(revenue, ZERO),

@@ -34,13 +34,17 @@ def has_live_bookings(showtime_id: int, now: datetime | None = None) -> bool:
 
 
 def showtime_list(now: datetime | None = None) -> QuerySet[Showtime]:
-    """Shows with ``capacity`` and ``seats_available`` (capacity minus seats sold or held by a
-    hold that has not lapsed)."""
+    """Shows with ``capacity`` (the seats for sale: blocked seats are not) and
+    ``seats_available`` (capacity minus the seats for sale that are sold or held by a hold that
+    has not lapsed; a seat blocked after its sale stays sold but counts in neither)."""
     now = now or timezone.now()
-    taken = Count("booking_seats", filter=_live_booking_seats(now))
+    taken = Count(
+        "booking_seats",
+        filter=_live_booking_seats(now) & Q(booking_seats__seat__blocked=False),
+    )
     return (
         Showtime.objects.select_related("movie", "screen__theater")
-        .annotate(capacity=seat_count())
+        .annotate(capacity=seat_count(for_sale=True))
         .annotate(seats_available=F("capacity") - taken)
         .order_by("starts_at", "id")
     )

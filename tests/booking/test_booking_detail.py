@@ -126,7 +126,32 @@ def test_the_schema_documents_show_tickets_and_the_qr_image(api):
     assert set(components[ticket_ref]["properties"]) == {"seat", "code", "qr", "checked_in_at"}
     assert "checked_in_seats" in booking
     qr = schema["paths"]["/api/v1/bookings/{id}/tickets/{code}/qr.png"]["get"]
-    assert "image/png" in qr["responses"]["200"]["content"]
+    # image/png first; the same bytes as application/octet-stream, which generated clients type.
+    assert list(qr["responses"]["200"]["content"]) == ["image/png", "application/octet-stream"]
+    for media in qr["responses"]["200"]["content"].values():
+        assert media["schema"] == {"type": "string", "format": "binary"}
+
+
+@pytest.mark.parametrize(
+    ("accept", "content_type"),
+    [
+        (None, "image/png"),
+        ("*/*", "image/png"),
+        ("image/*", "image/png"),
+        ("application/json", "image/png"),  # names neither: the image, as ever
+        ("application/octet-stream", "application/octet-stream"),
+        ("application/octet-stream, image/png;q=0.5", "application/octet-stream"),
+        ("image/png, application/octet-stream", "image/png"),
+    ],
+)
+def test_the_qr_answers_the_type_asked_for(customer, customer_api, showtime, accept, content_type):
+    booking = confirmed(showtime, customer, "C3")
+    code = Ticket.objects.get(booking_seat__booking=booking).code
+    headers = {"HTTP_ACCEPT": accept} if accept else {}
+    response = customer_api.get(f"{BOOKINGS}{booking.pk}/tickets/{code}/qr.png", **headers)
+    assert response.status_code == 200
+    assert response["Content-Type"] == content_type
+    assert Image.open(io.BytesIO(response.content)).format == "PNG"
 
 
 # --- Query counts ------------------------------------------------------------------------------

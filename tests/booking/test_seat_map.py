@@ -163,3 +163,40 @@ def test_cache_lasts_only_until_the_first_of_several_holds_runs_out(
 
     seats = statuses(api, showtime)
     assert (seats["A3"], seats["A4"]) == ("available", "held")
+
+
+def _cache_rows() -> list[str]:
+    """The keys of every row of the database cache table."""
+    from django.conf import settings
+    from django.db import connection
+
+    table = connection.ops.quote_name(settings.CACHES["default"]["LOCATION"])
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT cache_key FROM {table}")
+        return [key for (key,) in cursor.fetchall()]
+
+
+def test_unknown_shows_leave_no_cache_rows(api, showtime, settings):
+    """A 404 writes nothing that stays: 200 unknown ids add no row to the cache table (only the
+    throttle's counter of a new window, which expires, may appear)."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "boxoffice_cache",
+        }
+    }
+    assert api.get(f"/api/v1/showtimes/{showtime.pk}/seats/").status_code == 200
+    assert api.get("/api/v1/showtimes/999999/seats/").status_code == 404
+    before = _cache_rows()
+
+    for showtime_id in range(1_000_000, 1_000_200):
+        assert api.get(f"/api/v1/showtimes/{showtime_id}/seats/").status_code == 404
+
+    after = _cache_rows()
+    added = sorted(set(after) - set(before))
+    assert not [key for key in added if "seatmap" in key], added[:5]
+    # Nothing else but the throttle's per-window counters (they expire with their window).
+    assert [key for key in added if ":throttle:anon:" not in key] == []
+    assert len(added) <= 2, added
+    # A known show's map is still served.
+    assert api.get(f"/api/v1/showtimes/{showtime.pk}/seats/").status_code == 200

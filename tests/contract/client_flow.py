@@ -20,6 +20,7 @@ from boxoffice_client.api.bookings import (
     bookings_create,
     bookings_pay_create,
     bookings_retrieve,
+    bookings_tickets_qr_retrieve,
     showtimes_seats_retrieve,
 )
 from boxoffice_client.api.catalog import (
@@ -51,6 +52,7 @@ from boxoffice_client.models import (
     TheaterRequest,
     TokenPair,
 )
+from boxoffice_client.types import File
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -161,3 +163,16 @@ def customer_flow(customer: AuthenticatedClient, day: datetime.date, title: str)
     assert isinstance(cancelled, Booking), cancelled
     assert cancelled.status == BookingStatusEnum.CANCELLED
     return Visit(held=held, payment=payment, read=read, cancelled=cancelled)
+
+
+def ticket_qrs(customer: AuthenticatedClient, booking_id: int) -> list[bytes]:
+    """The QR image of every ticket of a confirmed booking, as the client reads it: bytes."""
+    booking = bookings_retrieve.sync(booking_id, client=customer)
+    assert isinstance(booking, Booking), booking
+    assert booking.status == BookingStatusEnum.CONFIRMED
+    images = []
+    for ticket in booking.tickets:
+        qr = bookings_tickets_qr_retrieve.sync(booking_id, ticket.code, client=customer)
+        assert isinstance(qr, File), qr
+        images.append(qr.payload.read())
+    return images

@@ -394,6 +394,9 @@ class _AnswerInJSON(BaseContentNegotiation):
         return first, first.media_type
 
 
+QR_TYPES = ["image/png", "application/octet-stream"]
+
+
 class TicketQRView(generics.GenericAPIView):
     """``GET /bookings/{id}/tickets/{code}/qr.png``: a confirmed booking's ticket as a QR code."""
 
@@ -418,7 +421,13 @@ class TicketQRView(generics.GenericAPIView):
             "ticket's `qr` in the booking. 404 for anyone else's booking, a code not of this "
             "booking, or a booking that is not confirmed."
         ),
-        responses={(200, "image/png"): OpenApiTypes.BINARY},
+        # The same PNG bytes, also as application/octet-stream for a client that asks for that
+        # (binary is what generated clients such as openapi-python-client can type).
+        responses={
+            (200, QR_TYPES[0]): OpenApiTypes.BINARY,
+            (200, QR_TYPES[1]): OpenApiTypes.BINARY,
+        },
+        operation_id="bookings_tickets_qr_retrieve",
     )
     def get(self, request: Request, pk: int, code: str) -> HttpResponse:
         booking = self.get_object()
@@ -429,6 +438,9 @@ class TicketQRView(generics.GenericAPIView):
         )
         if booking.status != BookingStatus.CONFIRMED or ticket is None:
             raise NotFound("No such ticket.")
-        response = HttpResponse(tickets.qr_png(ticket), content_type="image/png")
+        # image/png unless the client prefers application/octet-stream (no Accept, or one that
+        # names neither: image/png, as ever).
+        media_type = request._request.get_preferred_type(QR_TYPES) or QR_TYPES[0]
+        response = HttpResponse(tickets.qr_png(ticket), content_type=media_type)
         response["Cache-Control"] = self.cache_control
         return response
