@@ -264,3 +264,121 @@ def test_permission_errors_have_the_standard_shape(api, customer_api):
 
 def test_unknown_api_path_is_404(api):
     assert api.get("/api/v1/no-such-thing/").status_code == 404
+
+
+# --- Domain errors: one hierarchy, mapped in one place ------------------------------------------
+
+
+def _raising_view(exc: Exception):  # type: ignore[no-untyped-def]
+    """A DRF view of the project's settings (its exception handler) that raises ``exc``."""
+    from rest_framework.permissions import AllowAny
+    from rest_framework.views import APIView
+
+    class Raising(APIView):
+        permission_classes = [AllowAny]
+
+        def get(self, request):  # type: ignore[no-untyped-def]
+            raise exc
+
+    return Raising.as_view()
+
+
+def _answer(exc: Exception):  # type: ignore[no-untyped-def]
+    from rest_framework.test import APIRequestFactory
+
+    response = _raising_view(exc)(APIRequestFactory().get("/"))
+    response.render()
+    return response
+
+
+@pytest.mark.parametrize(
+    ("make", "status", "body"),
+    [
+        (
+            lambda e: e.Invalid("Pick a seat.", attr="seats"),
+            400,
+            {"type": "validation_error", "code": "invalid", "attr": "seats"},
+        ),
+        (
+            lambda e: e.InputError("Too many.", field="quantity", code="max_value"),
+            400,
+            {"type": "validation_error", "code": "max_value", "attr": "quantity"},
+        ),
+        (
+            lambda e: e.Invalid("Nothing to do."),
+            400,
+            {"type": "validation_error", "code": "invalid", "attr": None},
+        ),
+        (lambda e: e.BadRequest(), 400, {"type": "client_error", "code": "bad_request"}),
+        (
+            lambda e: e.NotFound("No such ticket."),
+            404,
+            {"type": "client_error", "code": "not_found"},
+        ),
+        (
+            lambda e: e.Conflict("Taken.", code="seats_unavailable"),
+            409,
+            {"type": "client_error", "code": "seats_unavailable", "attr": None},
+        ),
+        (lambda e: e.Unprocessable(), 422, {"type": "client_error", "code": "unprocessable"}),
+        (lambda e: e.PaymentRefused(), 502, {"type": "server_error", "code": "payment_refused"}),
+        (
+            lambda e: e.Unavailable("Later.", code="payments_unavailable"),
+            503,
+            {"type": "server_error", "code": "payments_unavailable"},
+        ),
+    ],
+)
+def test_each_domain_error_has_its_status_and_the_standard_body(make, status, body):
+    from boxoffice.core import errors
+
+    exc = make(errors)
+    response = _answer(exc)
+    assert response.status_code == status
+    data = response.data
+    assert data["type"] == body["type"]
+    assert len(data["errors"]) == 1
+    error = data["errors"][0]
+    assert error["detail"] == str(exc)
+    assert error["code"] == body["code"]
+    assert error["attr"] == body.get("attr")
+    assert "Retry-After" not in response
+
+
+def test_unavailable_sends_its_retry_after():
+    from boxoffice.core import errors
+    from boxoffice.payments.services import PaymentsUnavailable
+
+    assert _answer(errors.Unavailable(retry_after=7))["Retry-After"] == "7"
+    assert _answer(PaymentsUnavailable())["Retry-After"] == "5"
+    assert _answer(errors.DatabaseUnavailable())["Retry-After"] == "2"
+    assert "Retry-After" not in _answer(errors.DatabaseNotMigrated())
+
+
+def test_a_django_validation_error_is_a_400_naming_the_field():
+    from django.core.exceptions import ValidationError
+
+    response = _answer(ValidationError({"password": ["Too short.", "Too common."]}))
+    assert response.status_code == 400
+    assert response.data == {
+        "type": "validation_error",
+        "errors": [
+            {"code": "invalid", "detail": "Too short.", "attr": "password"},
+            {"code": "invalid", "detail": "Too common.", "attr": "password"},
+        ],
+    }
+
+
+def test_domain_errors_know_nothing_of_drf():
+    from rest_framework.exceptions import APIException
+
+    from boxoffice.core import errors
+    from boxoffice.core.idempotency import KeyReused
+
+    for name in ("Invalid", "BadRequest", "NotFound", "Conflict", "PaymentRefused", "Unavailable"):
+        cls = getattr(errors, name)
+        assert issubclass(cls, errors.DomainError)
+        assert not issubclass(cls, APIException)
+    assert issubclass(KeyReused, errors.DomainError)
+    assert issubclass(errors.InputError, errors.Invalid)
+    assert issubclass(errors.Invalid, ValueError)  # plain callers may catch ValueError

@@ -7,7 +7,6 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import authenticate
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.middleware.csrf import get_token
 from django.utils.http import is_same_domain
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -25,6 +24,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
+from boxoffice.core.errors import Invalid
 from boxoffice.core.parsers import JSONParser
 from boxoffice.core.throttling import LOGIN_THROTTLES
 
@@ -122,12 +122,9 @@ class RegisterView(AuthView):
     def post(self, request: Request) -> Response:
         data = RegisterSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            user = services.register_user(**data.validated_data)
-        except DjangoValidationError as exc:
-            if hasattr(exc, "error_dict"):  # a field error (the name was taken a moment ago)
-                raise ValidationError(exc.message_dict) from exc
-            raise ValidationError({"password": list(exc.messages)}) from exc
+        # A refused password, or a name taken a moment ago: Django's ValidationError naming the
+        # field, a 400 by the exception handler.
+        user = services.register_user(**data.validated_data)
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
@@ -232,9 +229,7 @@ def _refresh_from(request: Request) -> tuple[str, bool]:
         # our own pages.
         enforce_csrf(request._request)
         return cookie, True
-    raise ValidationError(
-        {"refresh": ["No refresh token in the body or the cookie."]}, code="required"
-    )
+    raise Invalid("No refresh token in the body or the cookie.", code="required", attr="refresh")
 
 
 def _refuse_if_password_changed(raw: str) -> None:
@@ -307,11 +302,12 @@ def _revoke_refresh(raw: str, *, user: User) -> None:
     except TokenError as exc:
         if BlacklistedToken.objects.filter(token__token=raw).exists():
             return  # signed out before: done already
-        raise ValidationError({"refresh": [f"{exc}."]}, code="token_not_valid") from exc
+        raise Invalid(f"{exc}.", code="token_not_valid", attr="refresh") from exc
     if str(token.get(jwt_settings.USER_ID_CLAIM)) != str(user.pk):
-        raise ValidationError(
-            {"refresh": ["This refresh token belongs to another account."]},
+        raise Invalid(
+            "This refresh token belongs to another account.",
             code="token_not_valid",
+            attr="refresh",
         )
     token.blacklist()
 
@@ -341,9 +337,10 @@ class LogoutView(AuthView):
         elif request.META.get(jwt_settings.AUTH_HEADER_NAME):
             # A Bearer client: the refresh token it holds is the session; without it nothing
             # would be revoked and the client would believe it had signed out.
-            raise ValidationError(
-                {"refresh": ['Send the refresh token to revoke: {"refresh": "..."}.']},
+            raise Invalid(
+                'Send the refresh token to revoke: {"refresh": "..."}.',
                 code="required",
+                attr="refresh",
             )
         # else a browser whose refresh cookie is gone: nothing to revoke, clear the rest.
         response = Response(status=status.HTTP_204_NO_CONTENT)

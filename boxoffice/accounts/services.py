@@ -11,10 +11,14 @@ from .models import Role, User
 
 def register_user(*, username: str, email: str, password: str) -> User:
     """Create a customer. Password validators run against the would-be user, so a password
-    too close to the username or email is refused. Raises django ValidationError, also when a
-    racing sign-up took the name or address first (the case-insensitive unique constraints)."""
+    too close to the username or email is refused. Raises django ValidationError naming the
+    field at fault (the API's handler maps it to a 400), also when a racing sign-up took the
+    name or address first (the case-insensitive unique constraints)."""
     user = User(username=username, email=email.lower(), role=Role.CUSTOMER)
-    validate_password(password, user=user)
+    try:
+        validate_password(password, user=user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.error_list}) from exc
     user.set_password(password)
     user.full_clean(exclude=["password"], validate_constraints=False)
     try:

@@ -18,6 +18,8 @@ from datetime import datetime
 from django.db.models import Q
 from django.utils import timezone
 
+from boxoffice.core.errors import Conflict
+
 from .models import Booking, BookingStatus
 
 S = BookingStatus
@@ -30,11 +32,15 @@ ALLOWED: dict[str, frozenset[str]] = {
 }
 
 
-class TransitionRefused(Exception):
-    """The booking was not in a state from which the transition is allowed."""
+class TransitionRefused(Conflict):
+    """409 ``invalid_transition``: the booking was not in a state from which the transition is
+    allowed (the services check first, so reaching it means a state changed under us)."""
 
     def __init__(self, booking_id: int, target: str, current: str | None) -> None:
-        super().__init__(f"booking {booking_id}: cannot become {target} from {current}")
+        super().__init__(
+            f"Booking {booking_id} is {current or 'gone'}; it cannot become {target}.",
+            code="invalid_transition",
+        )
         self.booking_id = booking_id
         self.target = target
         self.current = current

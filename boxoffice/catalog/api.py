@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from boxoffice.accounts.permissions import IsAdmin, IsAdminOrReadOnly
+from boxoffice.core.errors import Invalid
 from boxoffice.core.filters import MAX_ID
 from boxoffice.core.http_cache import CacheHeadersMixin
 from boxoffice.core.openapi import conflict
@@ -373,9 +374,7 @@ class ScreenViewSet(CatalogViewSet):
             with transaction.atomic():
                 save()
         except IntegrityError as exc:
-            raise ValidationError(
-                {"name": ["This theater already has a screen of that name."]}
-            ) from exc
+            raise Invalid("This theater already has a screen of that name.", attr="name") from exc
 
     @extend_schema(
         summary="A screen's seats (one plain array, rows in natural order)",

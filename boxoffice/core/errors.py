@@ -1,13 +1,28 @@
 """Domain errors and their documented JSON shapes: one error style for every layer.
 
-Services raise :class:`InputError` (400, naming the input at fault), :class:`Conflict` (409: the
-state forbids it) or :class:`NotFound` (404). Views never catch them: :class:`ExceptionHandler`
-turns them, once, into the standard ``{"type", "errors": [{"code", "detail", "attr"}]}`` shape
-(drf-standardized-errors), and nothing builds error JSON by hand. The Django admin site catches
-the same classes and shows their message on the form.
+The hierarchy knows nothing of DRF; services, views and the admin site all raise it::
+
+    DomainError(detail, *, code, attr=None)     400 unless a subclass says otherwise
+    ├── Invalid            400  the input is wrong; ``attr`` names it (InputError: the old name)
+    ├── BadRequest         400  the request cannot be read (a body too large, a bad signature)
+    ├── NotFound           404  no such object (or not one the caller may see)
+    ├── Conflict           409  the request is valid but the current state forbids it
+    ├── Unprocessable      422  the request contradicts an earlier one (a reused idempotency key)
+    ├── PaymentRefused     502  the payment provider refused
+    └── Unavailable        503  retry later; ``retry_after`` seconds become ``Retry-After``
+
+Views never catch them and nothing builds error JSON by hand: :class:`ExceptionHandler` turns
+them, in this one place, into the standard ``{"type", "errors": [{"code", "detail", "attr"}]}``
+shape (drf-standardized-errors): ``validation_error`` for :class:`Invalid`, ``client_error``
+for other 4xx, ``server_error`` for 5xx. The same handler maps Django's ``ValidationError``
+(model validators) to a 400, and DRF's own exceptions (serializer validation, authentication,
+permissions, throttling) keep their usual answers. The Django admin site catches the same
+classes and shows ``str(exc)`` on the form, on the field named by ``attr`` when there is one.
 """
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -15,9 +30,8 @@ from django.db import InterfaceError, OperationalError, ProgrammingError, models
 from django.http import JsonResponse
 from drf_standardized_errors.handler import ExceptionHandler as StandardizedExceptionHandler
 from drf_standardized_errors.openapi_serializers import ClientErrorEnum
-from rest_framework import serializers, status
-from rest_framework.exceptions import APIException, ValidationError
-from rest_framework.exceptions import NotFound as DRFNotFound
+from rest_framework import serializers
+from rest_framework.exceptions import APIException, ErrorDetail, ValidationError
 
 
 def error_response(status: int, type: str, code: str, detail: str) -> JsonResponse:
@@ -28,69 +42,167 @@ def error_response(status: int, type: str, code: str, detail: str) -> JsonRespon
     )
 
 
-class InputError(ValueError):
-    """400: the request is invalid. ``field`` names the input at fault (None: the request as a
-    whole), and the message says what to fix. A ValueError, so plain Python callers (management
-    commands, the admin site) can treat it as one."""
+class DomainError(Exception):
+    """A refusal a client can act on. ``detail`` is for people (``str(exc)`` too), ``code`` for
+    programs, ``attr`` names the input at fault (None: the request as a whole). Subclasses set
+    the HTTP status and the defaults."""
+
+    status_code: ClassVar[int] = 400
+    default_detail: ClassVar[str] = "The request was refused."
+    default_code: ClassVar[str] = "error"
+
+    def __init__(
+        self, detail: str | None = None, *, code: str | None = None, attr: str | None = None
+    ) -> None:
+        self.detail = str(detail) if detail is not None else self.default_detail
+        self.code = code or self.default_code
+        self.attr = attr
+        super().__init__(self.detail)
+
+
+class Invalid(DomainError, ValueError):
+    """400: the request is invalid; ``attr`` names the input at fault and the message says what
+    to fix. A ValueError too, so plain Python callers (management commands) can treat it as
+    one."""
+
+    default_detail = "Invalid input."
+    default_code = "invalid"
+
+
+class InputError(Invalid):
+    """:class:`Invalid` under its former name, taking ``field`` for ``attr`` (services and
+    their subclasses still say ``field=``)."""
 
     def __init__(self, message: str, *, field: str | None = None, code: str = "invalid") -> None:
-        super().__init__(message)
-        self.field = field
-        self.code = code
+        super().__init__(message, code=code, attr=field)
 
-    def as_validation_error(self) -> ValidationError:
-        from rest_framework.exceptions import ErrorDetail
-
-        detail = ErrorDetail(str(self), code=self.code)
-        return ValidationError({self.field: [detail]} if self.field else [detail])
+    @property
+    def field(self) -> str | None:
+        return self.attr
 
 
-class NotFound(DRFNotFound):
-    """404: no such object (or not one the caller may see)."""
+class BadRequest(DomainError):
+    """400 for a request that cannot be read (a body above DATA_UPLOAD_MAX_MEMORY_SIZE, too
+    many fields, a webhook signature that does not verify): Django answers those with 400, and
+    so do we, in the standard JSON shape (``client_error``: no input to correct)."""
 
-
-class Conflict(APIException):
-    """409: the request is valid but the current state forbids it (a seat already taken,
-    an overlap found under a race, bookings that block a delete)."""
-
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The request conflicts with the current state of the resource."
-    default_code = "conflict"
-
-
-class BadRequest(APIException):
-    """400 for a request Django itself refuses (a body above DATA_UPLOAD_MAX_MEMORY_SIZE, too
-    many fields): Django answers those with 400, and so do we, in the standard JSON shape."""
-
-    status_code = status.HTTP_400_BAD_REQUEST
     default_detail = "The request was refused."
     default_code = "bad_request"
 
 
+class NotFound(DomainError):
+    """404: no such object (or not one the caller may see)."""
+
+    status_code = 404
+    default_detail = "Not found."
+    default_code = "not_found"
+
+
+class Conflict(DomainError):
+    """409: the request is valid but the current state forbids it (a seat already taken,
+    an overlap found under a race, bookings that block a delete, a refused transition)."""
+
+    status_code = 409
+    default_detail = "The request conflicts with the current state of the resource."
+    default_code = "conflict"
+
+
+class Unprocessable(DomainError):
+    """422: the request contradicts an earlier one (an Idempotency-Key reused for another
+    request)."""
+
+    status_code = 422
+    default_detail = "The request cannot be processed."
+    default_code = "unprocessable"
+
+
+class PaymentRefused(DomainError):
+    """502: the payment provider refused the request."""
+
+    status_code = 502
+    default_detail = (
+        "The payment provider refused to open a payment for this booking; the seats stay held "
+        "until the hold expires."
+    )
+    default_code = "payment_refused"
+
+
+class Unavailable(DomainError):
+    """503: something we depend on is unavailable. ``retry_after`` (seconds), when known, is
+    sent as ``Retry-After``."""
+
+    status_code = 503
+    default_detail = "A service we depend on is unavailable; try again shortly."
+    default_code = "service_unavailable"
+    retry_after: int | None = None
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        code: str | None = None,
+        attr: str | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        super().__init__(detail, code=code, attr=attr)
+        if retry_after is not None:
+            self.retry_after = retry_after
+
+
+class DatabaseUnavailable(Unavailable):
+    default_detail = "The database is unavailable for a moment; please retry."
+    default_code = "database_unavailable"
+    retry_after = 2
+
+
+class DatabaseNotMigrated(Unavailable):
+    """A table is missing: the database was never migrated (or not fully). No Retry-After: a
+    retry cannot help until an operator runs ``manage.py migrate``."""
+
+    default_detail = "The database is not set up: run `python manage.py migrate`."
+    default_code = "database_not_migrated"
+
+
+class _DomainAPIException(APIException):
+    """A :class:`DomainError` as DRF's handler machinery takes it (status, detail, wait)."""
+
+    def __init__(self, exc: DomainError) -> None:
+        self.status_code = exc.status_code
+        detail = ErrorDetail(exc.detail, code=exc.code)
+        self.detail = {exc.attr: [detail]} if exc.attr else detail
+        self.wait = getattr(exc, "retry_after", None)
+
+
 class ExceptionHandler(StandardizedExceptionHandler):
-    """drf-standardized-errors' handler, plus Django's SuspiciousOperation family. DRF reads
-    the body lazily, inside the view, so those exceptions reach this handler, which would
-    otherwise call them a server error (500)."""
+    """drf-standardized-errors' handler: the one place that maps our errors to responses. Adds
+    :class:`DomainError`, Django's ValidationError, and Django's SuspiciousOperation family (DRF
+    reads the body lazily, inside the view, so those reach this handler, which would otherwise
+    call them a server error), and database outages (503)."""
 
     def convert_known_exceptions(self, exc: Exception) -> Exception:
-        if isinstance(exc, InputError):
-            return exc.as_validation_error()
+        if isinstance(exc, Invalid):
+            detail = ErrorDetail(exc.detail, code=exc.code)
+            return ValidationError({exc.attr: [detail]} if exc.attr else [detail])
+        if isinstance(exc, DomainError):
+            return _DomainAPIException(exc)
         if isinstance(exc, DjangoValidationError):
             # A model validator or a service using Django's own type: same 400 shape.
             if hasattr(exc, "error_dict"):
                 return ValidationError(exc.message_dict)
             return ValidationError(exc.messages)
         if _is_missing_table(exc):
-            return DatabaseNotMigrated()
+            return _DomainAPIException(DatabaseNotMigrated())
         if isinstance(exc, OperationalError | InterfaceError):
             # The database is unreachable or restarting (connections are health-checked and
             # reopened on the next request): a retryable 503, not a bug's 500. Still logged
             # with its traceback as a server error.
-            return DatabaseUnavailable()
+            return _DomainAPIException(DatabaseUnavailable())
         if isinstance(exc, RequestDataTooBig):
-            return BadRequest("The request body is too large.", code="request_too_large")
+            return _DomainAPIException(
+                BadRequest("The request body is too large.", code="request_too_large")
+            )
         if isinstance(exc, SuspiciousOperation):
-            return BadRequest()
+            return _DomainAPIException(BadRequest())
         return super().convert_known_exceptions(exc)
 
 
@@ -102,35 +214,6 @@ def _is_missing_table(exc: Exception) -> bool:
         return False
     text = str(exc).lower()
     return "no such table" in text or ("relation" in text and "does not exist" in text)
-
-
-class ServiceUnavailable(APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "A service we depend on is unavailable; try again shortly."
-    default_code = "service_unavailable"
-
-
-class PaymentRefused(APIException):
-    status_code = status.HTTP_502_BAD_GATEWAY
-    default_detail = (
-        "The payment provider refused to open a payment for this booking; the seats stay held "
-        "until the hold expires."
-    )
-    default_code = "payment_refused"
-
-
-class DatabaseUnavailable(ServiceUnavailable):
-    default_detail = "The database is unavailable for a moment; please retry."
-    default_code = "database_unavailable"
-    wait = 2  # seconds, sent as Retry-After
-
-
-class DatabaseNotMigrated(ServiceUnavailable):
-    """A table is missing: the database was never migrated (or not fully). No Retry-After: a
-    retry cannot help until an operator runs ``manage.py migrate``."""
-
-    default_detail = "The database is not set up: run `python manage.py migrate`."
-    default_code = "database_not_migrated"
 
 
 class Error401Code(models.TextChoices):
@@ -173,18 +256,3 @@ class ErrorResponse400Serializer(serializers.Serializer):
     # A field named like Serializer.errors (the stubs see that property); DRF's metaclass
     # moves declared fields off the class, so nothing is shadowed at runtime.
     errors = _ValidationErrorSerializer(many=True)  # type: ignore[assignment]
-
-
-class _Error409Serializer(serializers.Serializer):
-    code = serializers.CharField()
-    detail = serializers.CharField()
-    attr = serializers.CharField(allow_null=True)
-
-
-class ErrorResponse409Serializer(serializers.Serializer):
-    """The body of a 409 response."""
-
-    type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
-    # A field named like Serializer.errors (the stubs see that property); DRF's metaclass
-    # moves declared fields off the class, so nothing is shadowed at runtime.
-    errors = _Error409Serializer(many=True)  # type: ignore[assignment]

@@ -21,13 +21,12 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
-from rest_framework import status
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import APIException
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .errors import Conflict
+from .errors import Conflict, DomainError, Invalid, Unprocessable
 from .models import IdempotencyKey
 
 HEADER = "Idempotency-Key"
@@ -37,8 +36,7 @@ IN_FLIGHT_TIMEOUT = timedelta(seconds=60)
 MAX_KEY_LENGTH = 255
 
 
-class KeyReused(APIException):
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+class KeyReused(Unprocessable):
     default_detail = "This Idempotency-Key was already used with a different request."
     default_code = "idempotency_key_reused"
 
@@ -81,8 +79,8 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
             return view_method(self, request, *args, **kwargs)
         key = key.strip()
         if not key or len(key) > MAX_KEY_LENGTH:
-            raise ValidationError(
-                {"idempotency_key": [f"{HEADER} must be 1 to {MAX_KEY_LENGTH} characters."]}
+            raise Invalid(
+                f"{HEADER} must be 1 to {MAX_KEY_LENGTH} characters.", attr="idempotency_key"
             )
         fingerprint = _fingerprint(request)
         existing = _claim(request.user.pk, key, fingerprint)
@@ -101,7 +99,7 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
         rows = IdempotencyKey.objects.filter(user_id=request.user.pk, key=key)
         try:
             response = view_method(self, request, *args, **kwargs)
-        except APIException as exc:
+        except (DomainError, APIException) as exc:
             if exc.status_code >= 500:
                 rows.delete()
                 raise

@@ -113,10 +113,19 @@ def round_money(amount: Decimal, currency: str) -> Decimal:
     return amount.quantize(quantum(currency), rounding=ROUND_HALF_UP)
 
 
-def is_whole_quantum(amount: Decimal, currency: str) -> bool:
-    """True when ``amount`` needs no rounding to be stored and charged in ``currency``."""
+def require_whole_quantum(amount: Decimal, currency: str, *, name: str = "the price") -> None:
+    """A price must be a whole number of the currency's :func:`quantum` (whole yen, cents):
+    otherwise :class:`ExcessPrecision`, whose message names the input as ``name``. The one rule
+    for prices typed by people (the showtime API and the admin form both call it);
+    :class:`UnsupportedCurrency` for a currency we cannot charge."""
     _require_decimal(amount)
-    return amount.is_finite() and amount % quantum(currency) == 0
+    step = quantum(currency)
+    if not amount.is_finite() or amount % step:
+        shown = currency.upper()
+        raise ExcessPrecision(
+            f"{amount} is not a price in {shown}: {name} must be a whole number for {shown} "
+            f"(in steps of {step})."
+        )
 
 
 def to_minor_units(amount: Decimal, currency: str) -> int:

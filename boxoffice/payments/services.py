@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from boxoffice.booking import services as booking_services
 from boxoffice.booking.models import Booking, BookingStatus
-from boxoffice.core.errors import Conflict, PaymentRefused, ServiceUnavailable
+from boxoffice.core.errors import Conflict, PaymentRefused, Unavailable
 from boxoffice.core.money import from_minor_units, to_minor_units
 
 from . import gateway
@@ -38,12 +38,12 @@ S = BookingStatus
 # --- the pay step ------------------------------------------------------------------------------
 
 
-class PaymentsUnavailable(ServiceUnavailable):
-    """503: Stripe could not be reached; the client may retry after ``wait`` seconds."""
+class PaymentsUnavailable(Unavailable):
+    """503: Stripe could not be reached; the client may retry after ``retry_after`` seconds."""
 
     default_detail = "Payments are unavailable right now; please try again shortly."
     default_code = "payments_unavailable"
-    wait = 5  # seconds, sent as Retry-After
+    retry_after = 5  # seconds, sent as Retry-After
 
 
 @dataclass(frozen=True)

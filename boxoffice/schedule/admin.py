@@ -25,6 +25,7 @@ from django.utils.translation import ngettext
 from boxoffice.accounts.models import User
 from boxoffice.catalog.admin import ProtectedByBookingsMixin
 from boxoffice.catalog.models import validate_currency_code
+from boxoffice.core import money
 from boxoffice.core.errors import Conflict
 
 from . import services
@@ -60,15 +61,6 @@ class WallClockField(forms.SplitDateTimeField):
         if data_list[1] in self.empty_values:
             raise ValidationError(self.error_messages["invalid_time"], code="invalid_time")
         return datetime.combine(*data_list)
-
-
-def _message(exc: Exception) -> str:
-    detail = getattr(exc, "detail", None)
-    if isinstance(detail, list | tuple):
-        return " ".join(str(item) for item in detail)
-    if isinstance(detail, dict):
-        return " ".join(str(item) for items in detail.values() for item in items)
-    return str(detail if detail is not None else exc)
 
 
 class ShowtimeForm(forms.ModelForm):
@@ -128,6 +120,17 @@ class ShowtimeForm(forms.ModelForm):
         starts_at = self._aware_start(data["starts_at"], screen.theater.timezone)
         if starts_at is None:
             return
+        # Blank: a new show takes the theater's currency, an existing one keeps its own.
+        kept = self.instance.currency if self.instance.pk else screen.theater.currency
+        currency = data["currency"] or kept
+        try:
+            money.require_whole_quantum(data["base_price"], currency)
+        except money.ExcessPrecision as exc:
+            self.add_error("base_price", str(exc))
+            return
+        except money.UnsupportedCurrency as exc:  # a show stored before currencies were checked
+            self.add_error("currency", str(exc))
+            return
         try:
             if self.instance.pk is None:
                 self.instance = services.create_showtime(
@@ -150,10 +153,10 @@ class ShowtimeForm(forms.ModelForm):
                 if changes:
                     self.instance = services.update_showtime(showtime=self.instance, **changes)
         except Conflict as exc:
-            self.add_error(None, _message(exc))
-        except ValueError as exc:  # ScheduleError / InputError, with the field at fault
-            field = getattr(exc, "field", None)
-            self.add_error(field if field in self.fields else None, _message(exc))
+            self.add_error(None, str(exc))
+        except ValueError as exc:  # Invalid (ScheduleError, InputError): the field at fault
+            attr = getattr(exc, "attr", None)
+            self.add_error(attr if attr in self.fields else None, str(exc))
 
 
 class CancelForm(forms.Form):
@@ -318,10 +321,10 @@ class ShowtimeAdmin(ProtectedByBookingsMixin, admin.ModelAdmin):
                         by=cast(User, request.user),
                     )
             except Conflict as exc:
-                form.add_error(None, _message(exc))
-            except ValueError as exc:
-                field = getattr(exc, "field", None)
-                form.add_error(field if field in form.fields else None, _message(exc))
+                form.add_error(None, str(exc))
+            except ValueError as exc:  # Invalid: the field at fault
+                attr = getattr(exc, "attr", None)
+                form.add_error(attr if attr in form.fields else None, str(exc))
             else:
                 self.message_user(
                     request,

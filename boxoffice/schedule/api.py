@@ -108,18 +108,13 @@ class ShowtimeSerializer(serializers.ModelSerializer):
         )
         base_price = attrs.get("base_price", getattr(self.instance, "base_price", None))
         try:
-            step = money.quantum(currency)
+            money.validate_currency(currency)
+            if base_price is not None:
+                money.require_whole_quantum(base_price, currency, name="base_price")
         except money.UnsupportedCurrency as exc:  # a show stored before currencies were checked
             raise ValidationError({"currency": [str(exc)]}) from exc
-        if base_price is not None and base_price % step:
-            raise ValidationError(
-                {
-                    "base_price": [
-                        f"{base_price} is not a price in {currency.upper()}: base_price must be "
-                        f"a whole number for {currency.upper()} (in steps of {step})."
-                    ]
-                }
-            )
+        except money.ExcessPrecision as exc:
+            raise ValidationError({"base_price": [str(exc)]}) from exc
         return attrs
 
     def to_internal_value(self, data):

@@ -143,6 +143,56 @@ def test_an_edit_recomputes_ends_at(boss_client, showtime, screen):
     assert showtime.ends_at == showtime.starts_at + timedelta(minutes=240)
 
 
+@pytest.mark.parametrize(
+    ("price", "currency", "refusal"),
+    [
+        ("12.345", "usd", "decimal places"),  # finer than a cent: the form field refuses it
+        ("12.50", "jpy", "whole number for JPY"),  # half a yen: the money rule refuses it
+        ("1500.50", "isk", "whole number for ISK"),  # Stripe charges whole kronur only
+    ],
+)
+def test_a_price_finer_than_the_currency_is_refused_on_its_field(
+    boss_client, movie, screen, price, currency, refusal
+):
+    """The same rule as the API (core.money.require_whole_quantum): no show is saved at a
+    price that could not be charged."""
+    local = future(days=10, hour=19).replace(tzinfo=None)
+    data = form_data(movie, screen, local, base_price=price, currency=currency)
+    response = boss_client.post(ADD, data)
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert refusal in " ".join(form.errors.get("base_price", [])), form.errors
+    assert not Showtime.objects.exists()
+
+
+def test_a_whole_yen_price_is_accepted(boss_client, movie, screen):
+    local = future(days=10, hour=19).replace(tzinfo=None)
+    data = form_data(movie, screen, local, base_price="1500", currency="jpy")
+    response = boss_client.post(ADD, data)
+    assert response.status_code == 302, errors_of(response)
+    assert Showtime.objects.get().base_price == Decimal("1500")
+
+
+def test_a_blank_currency_checks_the_price_in_the_currency_it_will_have(
+    boss_client, movie, screen, showtime
+):
+    """Blank means the theatre's currency for a new show, the show's own for an edit."""
+    Theater.objects.filter(pk=screen.theater_id).update(currency="jpy")
+    local = future(days=12, hour=19).replace(tzinfo=None)
+    added = boss_client.post(ADD, form_data(movie, screen, local, base_price="12.50"))
+    assert added.status_code == 200
+    assert "whole number for JPY" in errors_of(added)
+    Showtime.objects.filter(pk=showtime.pk).update(currency="jpy", base_price=Decimal("1500"))
+    showtime.refresh_from_db()
+    at = showtime.starts_at.astimezone(BERLIN).replace(tzinfo=None)
+    edited = boss_client.post(change_url(showtime), form_data(movie, screen, at, base_price="0.5"))
+    assert edited.status_code == 200
+    assert "whole number for JPY" in errors_of(edited)
+    showtime.refresh_from_db()
+    assert showtime.base_price == Decimal("1500")
+    assert Showtime.objects.count() == 1
+
+
 def test_a_booked_show_keeps_its_start_but_its_price_may_change(
     boss_client, showtime, movie, screen, customer
 ):

@@ -341,6 +341,34 @@ def test_state_machine_checks_the_database_row_not_the_instance(customer_api, sh
     assert Booking.objects.get(pk=mine).status == BookingStatus.CONFIRMED
 
 
+def test_a_refused_transition_reaching_a_view_is_a_409_not_a_500(customer_api, showtime):
+    """Two conflicting state changes: the booking is confirmed while a view still holds a
+    pending copy and expires it. The refusal is a Conflict (409 ``invalid_transition``) in the
+    standard body, and the booking stays confirmed."""
+    from rest_framework.permissions import AllowAny
+    from rest_framework.test import APIRequestFactory
+    from rest_framework.views import APIView
+
+    mine = book(customer_api, showtime, "A1")
+    stale = Booking.objects.get(pk=mine)
+    assert confirm(mine) == Outcome.CONFIRMED
+
+    class ExpireView(APIView):
+        permission_classes = [AllowAny]
+
+        def post(self, request):  # type: ignore[no-untyped-def]
+            states.transition(stale, BookingStatus.EXPIRED)
+
+    response = ExpireView.as_view()(APIRequestFactory().post("/"))
+    assert response.status_code == 409
+    assert response.data["type"] == "client_error"
+    [error] = response.data["errors"]
+    assert error["code"] == "invalid_transition"
+    assert error["attr"] is None
+    assert "confirmed" in error["detail"]
+    assert Booking.objects.get(pk=mine).status == BookingStatus.CONFIRMED
+
+
 def test_cancel_error_codes_say_why(customer_api, showtime):
     mine = book(customer_api, showtime, "A1")
     lapse(mine)

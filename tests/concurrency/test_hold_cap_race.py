@@ -38,7 +38,7 @@ def race(showtime, customer) -> dict[str, int]:  # type: ignore[no-untyped-def]
             services.create_hold(user=customer, showtime=showtime, seat_ids=mine)
             key = "held"
         except Conflict as exc:
-            key = "hold_limit" if exc.get_codes() == "hold_limit" else "other"
+            key = "hold_limit" if exc.code == "hold_limit" else "other"
         finally:
             connection.close()
         with lock:

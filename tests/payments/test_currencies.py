@@ -197,8 +197,12 @@ def test_round_money_half_up_to_the_quantum(amount, currency, rounded):
     [("1200", "jpy", True), ("1200.00", "jpy", True), ("1200.5", "jpy", False),
      ("12.50", "kwd", True), ("12.5", "usd", True), ("12.345", "usd", False)],
 )  # fmt: skip
-def test_is_whole_quantum(amount, currency, whole):
-    assert money.is_whole_quantum(Decimal(amount), currency) is whole
+def test_require_whole_quantum(amount, currency, whole):
+    if whole:
+        money.require_whole_quantum(Decimal(amount), currency)
+    else:
+        with pytest.raises(money.ExcessPrecision, match="must be a whole number for"):
+            money.require_whole_quantum(Decimal(amount), currency)
 
 
 # --- showtimes through the API -----------------------------------------------------------------

@@ -109,7 +109,7 @@ def race_pairs_of_holds(theater, make_showtime) -> tuple[list[list[str]], object
             services.create_hold(user=user, showtime=show, seat_ids=seats)
             outcome = "held"
         except Conflict as exc:
-            outcome = str(exc.get_codes())
+            outcome = exc.code
         finally:
             connection.close()
         with lock:

@@ -31,7 +31,7 @@ from rest_framework.response import Response
 
 from boxoffice.accounts.models import User
 from boxoffice.catalog.models import Tier
-from boxoffice.core.errors import NotFound
+from boxoffice.core.errors import Invalid, NotFound
 from boxoffice.core.filters import MAX_ID, IdFilter
 from boxoffice.core.http_cache import PRIVATE, CacheHeadersMixin
 from boxoffice.core.idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -336,7 +336,7 @@ class BookingViewSet(
             .first()
         )
         if showtime is None:
-            raise ValidationError({"showtime": ["No such showtime."]})
+            raise Invalid("No such showtime.", attr="showtime")
         values = data.validated_data
         if "quantity" in values:
             booking = services.hold_best_available(
