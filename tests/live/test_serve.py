@@ -368,5 +368,7 @@ def test_open_streams_keep_their_leases_and_a_dead_worker_frees_them(serve, show
         time.sleep(0.2)
         return False
 
-    wait_until(admitted, 15, "the dead worker's leases to lapse")
-    assert time.monotonic() - killed < 2 + 3
+    wait_until(admitted, 20, "the dead worker's leases to lapse")
+    # within the lease (2 s), give or take a worker's restart: not the default 120 s, let
+    # alone forever
+    assert time.monotonic() - killed < 2 + 10
