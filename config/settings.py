@@ -408,7 +408,7 @@ LIVE_MAX_STREAMS = env_int("LIVE_MAX_STREAMS", 5000)  # per server process; beyo
 # Open streams per client address (the throttles' address, NUM_PROXIES), across every process
 # and host: beyond, a 429. Each open stream holds a lease in the shared cache, renewed while it
 # runs: a process that dies without closing its streams frees their leases within
-# LIVE_STREAM_LEASE_SECONDS.
+# LIVE_STREAM_LEASE_SECONDS. 0: no cap.
 LIVE_MAX_STREAMS_PER_CLIENT = env_int("LIVE_MAX_STREAMS_PER_CLIENT", 20)
 LIVE_STREAM_LEASE_SECONDS = env_int("LIVE_STREAM_LEASE_SECONDS", 120)
 LIVE_WSGI_STREAM_SECONDS = env_int("LIVE_WSGI_STREAM_SECONDS", 300)  # then the client reconnects

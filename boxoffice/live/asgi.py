@@ -10,6 +10,9 @@ The protocol (shared/API.md, "Live seat map"):
   ``snapshot`` when that position is too old);
 - then a ``seats`` event ``[{id, status}]`` per change; ids never decrease;
 - a comment line every LIVE_HEARTBEAT_SECONDS.
+
+Before any of it, the connect is counted and the stream takes its address's slot
+(:mod:`.limits`): a refusal (429) costs a cache round trip and no database work.
 """
 
 from __future__ import annotations
