@@ -214,6 +214,8 @@ def main() -> None:
         cache=args.cache,
         THROTTLE_ANON="1000000/minute",
         THROTTLE_USER="1000000/minute",
+        # every stream comes from this one address
+        LIVE_MAX_STREAMS_PER_CLIENT=str(args.streams + 100),
         NUM_PROXIES="1",
     )
     try:

@@ -409,6 +409,12 @@ LIVE_POLL_SECONDS = float(env("LIVE_POLL_SECONDS", "0.25"))  # the poll transpor
 LIVE_CATCHUP_SECONDS = float(env("LIVE_CATCHUP_SECONDS", "5"))  # safety net for lost notices
 LIVE_LAPSE_CHECK_SECONDS = float(env("LIVE_LAPSE_CHECK_SECONDS", "0.5"))
 LIVE_MAX_STREAMS = env_int("LIVE_MAX_STREAMS", 5000)  # per server process; beyond: 503
+# Open streams per client address (the throttles' address, NUM_PROXIES), across every process
+# and host: beyond, a 429. Each open stream holds a lease in the shared cache, renewed while it
+# runs: a process that dies without closing its streams frees their leases within
+# LIVE_STREAM_LEASE_SECONDS. 0: no cap.
+LIVE_MAX_STREAMS_PER_CLIENT = env_int("LIVE_MAX_STREAMS_PER_CLIENT", 20)
+LIVE_STREAM_LEASE_SECONDS = env_int("LIVE_STREAM_LEASE_SECONDS", 120)
 LIVE_WSGI_STREAM_SECONDS = env_int("LIVE_WSGI_STREAM_SECONDS", 300)  # then the client reconnects
 SEATMAP_FEED_RETENTION_HOURS = env_int("SEATMAP_FEED_RETENTION_HOURS", 24)
 

@@ -10,6 +10,9 @@ The protocol (docs/api.md, "Live seat map"):
   ``snapshot`` when that position is too old);
 - then a ``seats`` event ``[{id, status}]`` per change; ids never decrease;
 - a comment line every LIVE_HEARTBEAT_SECONDS.
+
+Before any of it, the connect is counted and the stream takes its address's slot
+(:mod:`.limits`): a refusal (429) costs a cache round trip and no database work.
 """
 
 from __future__ import annotations
@@ -21,11 +24,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from django.conf import settings
+from rest_framework.exceptions import Throttled
 
 from boxoffice.schedule.models import Showtime
 
-from . import feed
+from . import feed, limits
 from .hub import HUB, Stream, db, subscribed
+from .limits import Lease
 
 PATH = re.compile(r"^/api/v1/showtimes/(?P<showtime_id>[0-9]{1,18})/seats/events/$")
 
@@ -65,8 +70,7 @@ async def _error(send: Send, status: int, code: str, detail: str, retry: int | N
 def _last_event_id(scope: dict[str, Any]) -> int:
     for name, value in scope.get("headers", []):
         if name == b"last-event-id":
-            text = value.decode("latin-1").strip()
-            return int(text) if text.isdigit() and len(text) < 19 else 0
+            return feed.resume_position(value.decode("latin-1"))
     return 0
 
 
@@ -76,21 +80,32 @@ async def stream_seat_map(
     if HUB.count >= settings.LIVE_MAX_STREAMS:
         await _error(send, 503, "too_many_streams", "Too many open streams; retry shortly.", 5)
         return
-    if not await db(Showtime.objects.filter(pk=showtime_id).exists):
-        await _error(send, 404, "not_found", "No such showtime.", None)
+    try:  # before any database work: a refused connect costs the cache round trip only
+        lease = await db(limits.admit, limits.client_request(scope))
+    except Throttled as exc:
+        wait = getattr(exc, "wait", None)  # set by Throttled.__init__ (not in the stubs)
+        await _error(send, 429, str(exc.get_codes()), str(exc.detail), wait)
         return
-    async with subscribed(showtime_id) as stream:
-        await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
-        if scope.get("method") == "HEAD":
-            await send({"type": "http.response.body", "body": b""})
-            return
-        gone = asyncio.get_running_loop().create_task(_disconnected(receive))
-        try:
-            await _serve(stream, send, _last_event_id(scope), gone)
-        except OSError:
-            pass  # the client went away mid-write
-        finally:
-            gone.cancel()
+    try:
+        async with subscribed(showtime_id) as stream:
+            try:
+                last, first = await db(feed.first_event, showtime_id, _last_event_id(scope))
+            except Showtime.DoesNotExist:
+                await _error(send, 404, "not_found", "No such showtime.", None)
+                return
+            await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+            if scope.get("method") == "HEAD":
+                await send({"type": "http.response.body", "body": b""})
+                return
+            gone = asyncio.get_running_loop().create_task(_disconnected(receive))
+            try:
+                await _serve(stream, send, last, first, gone, lease)
+            except OSError:
+                pass  # the client went away mid-write
+            finally:
+                gone.cancel()
+    finally:
+        await db(lease.release)
 
 
 async def _disconnected(receive: Receive) -> None:
@@ -98,23 +113,31 @@ async def _disconnected(receive: Receive) -> None:
         pass
 
 
-async def _serve(stream: Stream, send: Send, resume_from: int, gone: asyncio.Task[None]) -> None:
+async def _serve(
+    stream: Stream, send: Send, last: int, first: bytes, gone: asyncio.Task[None], lease: Lease
+) -> None:
     async def emit(chunk: bytes) -> None:
         await send({"type": "http.response.body", "body": chunk, "more_body": True})
 
-    await emit(feed.retry_hint())
-    last = await _start(stream.showtime_id, resume_from, emit)
+    await emit(feed.retry_hint() + first)
+    clock = asyncio.get_running_loop().time
     heartbeat = settings.LIVE_HEARTBEAT_SECONDS
+    # wake up at least this often to renew the stream's lease, however rare the heartbeats
+    renew_every = settings.LIVE_STREAM_LEASE_SECONDS / 3
+    quiet_since = clock()
     while not gone.done():
+        if lease.due():
+            await db(lease.renew)
         getter = asyncio.ensure_future(stream.queue.get())
-        done, _ = await asyncio.wait(
-            {getter, gone}, timeout=heartbeat, return_when="FIRST_COMPLETED"
-        )
+        timeout = max(0.0, min(heartbeat - (clock() - quiet_since), renew_every))
+        done, _ = await asyncio.wait({getter, gone}, timeout=timeout, return_when="FIRST_COMPLETED")
         if getter not in done:
             getter.cancel()
-            if not gone.done():
+            if not gone.done() and clock() - quiet_since >= heartbeat:
                 await emit(feed.HEARTBEAT)
+                quiet_since = clock()
             continue
+        quiet_since = clock()
         if stream.overflowed:  # too far behind: start again from a snapshot
             stream.overflowed = False
             while not stream.queue.empty():
@@ -126,23 +149,3 @@ async def _serve(stream: Stream, send: Send, resume_from: int, gone: asyncio.Tas
         update = getter.result()
         last = max(last, update.change_id)
         await emit(feed.frame(update.event, update.data, last))
-
-
-async def _start(
-    showtime_id: int, resume_from: int, emit: Callable[[bytes], Awaitable[None]]
-) -> int:
-    """Send the first event: the changes since ``resume_from``, or a snapshot. Returns the id
-    sent."""
-    delta = await db(feed.changes_after, showtime_id, resume_from) if resume_from else None
-    if delta is None:
-        version, frame = await db(feed.snapshot, showtime_id)
-        await emit(frame)
-        return version
-    if delta.seat_ids is None:
-        version, body = await db(feed.snapshot_body, showtime_id)
-        last = max(delta.newest, version)
-        await emit(feed.frame("snapshot", body, last))
-        return last
-    data = await db(feed.statuses, showtime_id, delta.seat_ids)
-    await emit(feed.frame("seats", data, delta.newest))
-    return delta.newest

@@ -9,6 +9,7 @@ same thing twice.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,12 +27,13 @@ REPLAY_SLACK = timedelta(seconds=5)
 
 
 def frame(event: str, data: Any, event_id: int | None = None) -> bytes:
-    """One server-sent event."""
+    """One server-sent event. ``data`` bytes are JSON already (a cached seat map)."""
     lines = []
     if event_id is not None:
         lines.append(f"id: {event_id}")
     lines.append(f"event: {event}")
-    lines.append("data: " + json.dumps(data, separators=(",", ":")))
+    text = data.decode() if isinstance(data, bytes) else json.dumps(data, separators=(",", ":"))
+    lines.append("data: " + text)
     return ("\n".join(lines) + "\n\n").encode()
 
 
@@ -43,10 +45,12 @@ def retry_hint() -> bytes:
     return f"retry: {settings.LIVE_RETRY_MS}\n\n".encode()
 
 
-def snapshot_body(showtime_id: int) -> tuple[int, dict[str, Any]]:
-    """The seat map object and its version. Raises Showtime.DoesNotExist."""
-    body, _ = selectors.seat_map_object(selectors.showtime_for_seat_map(showtime_id))
-    return body["version"], body
+def snapshot_body(showtime_id: int) -> tuple[int, bytes]:
+    """The seat map object (rendered JSON) and its version: the seat-map cache's body, the one
+    ``GET .../seats/`` serves, so a connect to an unchanged show reads no seat. Raises
+    Showtime.DoesNotExist."""
+    body = selectors.seat_map_json(showtime_id)
+    return json.loads(body)["version"], body
 
 
 def snapshot(showtime_id: int) -> tuple[int, bytes]:
@@ -54,6 +58,32 @@ def snapshot(showtime_id: int) -> tuple[int, bytes]:
     Showtime.DoesNotExist."""
     version, body = snapshot_body(showtime_id)
     return version, frame("snapshot", body, version)
+
+
+# Last-Event-ID: plain ASCII decimal digits (int() and str.isdigit() also accept "²", "٣" or
+# fullwidth digits), and short enough to be a feed id.
+_POSITION = re.compile(r"[0-9]{1,18}")
+
+
+def resume_position(header: str | None) -> int:
+    """The feed position a Last-Event-ID header names; 0 (no position: send a snapshot) for
+    anything else than 1 to 18 ASCII digits."""
+    text = (header or "").strip(" \t")
+    return int(text) if _POSITION.fullmatch(text) else 0
+
+
+def first_event(showtime_id: int, resume_from: int) -> tuple[int, bytes]:
+    """A stream's first event and its id: the changes since ``resume_from`` (one ``seats``
+    event), or a ``snapshot`` when there is no position or it is no longer in the feed. Raises
+    Showtime.DoesNotExist."""
+    delta = changes_after(showtime_id, resume_from) if resume_from else None
+    if delta is None:
+        return snapshot(showtime_id)
+    if delta.seat_ids is None:
+        version, body = snapshot_body(showtime_id)
+        last = max(delta.newest, version)
+        return last, frame("snapshot", body, last)
+    return delta.newest, frame("seats", statuses(showtime_id, delta.seat_ids), delta.newest)
 
 
 def statuses(showtime_id: int, seat_ids: list[int]) -> list[dict[str, Any]]:

@@ -23,25 +23,15 @@ from rest_framework.views import APIView
 
 from boxoffice.booking.models import SeatChange
 from boxoffice.core.errors import NotFound
+from boxoffice.core.openapi import ErrorDoc
 from boxoffice.schedule.models import Showtime
 
-from . import feed
+from . import feed, limits
+from .limits import Lease
 
 
-def _follow(showtime_id: int, resume_from: int) -> Iterator[bytes]:
-    yield feed.retry_hint()
-    delta = feed.changes_after(showtime_id, resume_from) if resume_from else None
-    if delta is None:
-        last, frame = feed.snapshot(showtime_id)
-        yield frame
-    elif delta.seat_ids is None:
-        version, body = feed.snapshot_body(showtime_id)
-        last = max(delta.newest, version)
-        yield feed.frame("snapshot", body, last)
-    else:
-        last = delta.newest
-        yield feed.frame("seats", feed.statuses(showtime_id, delta.seat_ids), last)
-
+def _follow(showtime_id: int, last: int, first: bytes, lease: Lease) -> Iterator[bytes]:
+    yield feed.retry_hint() + first
     seen = set(
         SeatChange.objects.filter(showtime_id=showtime_id, pk__lte=last)
         .filter(created_at__gte=timezone.now() - feed.REPLAY_SLACK)
@@ -51,6 +41,8 @@ def _follow(showtime_id: int, resume_from: int) -> Iterator[bytes]:
     lapse = feed.next_lapse(showtime_id)
     while time.monotonic() - started < settings.LIVE_WSGI_STREAM_SECONDS:
         time.sleep(settings.LIVE_POLL_SECONDS)
+        if lease.due():
+            lease.renew()
         if lapse is not None and lapse <= timezone.now():
             feed.tidy_lapsed(showtime_id)
         rows = [
@@ -77,6 +69,29 @@ def _follow(showtime_id: int, resume_from: int) -> Iterator[bytes]:
             quiet_since = time.monotonic()
 
 
+class _Releasing:
+    """The stream's iterator, which frees the stream's slot when the server closes the response
+    (also when it never started iterating it)."""
+
+    def __init__(self, stream: Iterator[bytes], lease: Lease) -> None:
+        self.stream = stream
+        self.lease = lease
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        return next(self.stream)
+
+    def close(self) -> None:
+        try:
+            close = getattr(self.stream, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self.lease.release()
+
+
 class EventStreamRenderer(BaseRenderer):
     """Lets content negotiation accept ``Accept: text/event-stream`` (all a browser's
     EventSource sends). The stream itself is a StreamingHttpResponse; an error answered to
@@ -99,6 +114,8 @@ class SeatEventsView(APIView):
     openapi_tags = ["bookings"]
     permission_classes = [AllowAny]
     authentication_classes: list = []
+    throttle_classes: list = []  # each connect is counted by limits.admit
+    openapi_throttled = True  # so the schema documents its 429
     renderer_classes = [JSONRenderer, EventStreamRenderer]
 
     @extend_schema(
@@ -109,8 +126,10 @@ class SeatEventsView(APIView):
             "data `[{id, status}]` (the seats whose status changed), ids never decreasing. A "
             "hold that lapses by time is announced within about 2 s. Reconnect with the "
             "`Last-Event-ID` header to get the changes since (or a new `snapshot` when they "
-            "are too old). A comment line every 15 s keeps proxies from closing the stream. "
-            "Changes made through any server process or host reach every stream."
+            "are too old; so does a value that is not a plain decimal id). A comment line every "
+            "15 s keeps proxies from closing the stream. Changes made through any server "
+            "process or host reach every stream. Public; each connect is throttled per client "
+            "address, and one address may hold LIVE_MAX_STREAMS_PER_CLIENT streams open."
         ),
         parameters=[
             OpenApiParameter(
@@ -139,16 +158,31 @@ class SeatEventsView(APIView):
                     "required": ["data"],
                 },
                 description="The event stream, one event at a time.",
-            )
+            ),
+            429: ErrorDoc(
+                ["throttled", "too_many_streams"],
+                "Every connect counts against the client address's rate (`throttled`), and one "
+                "address may hold LIVE_MAX_STREAMS_PER_CLIENT open streams (default 20, across "
+                "every server process; `too_many_streams`: close one first). Retry after "
+                "`Retry-After` seconds.",
+                retry_after=True,
+            ),
         },
     )
     def get(self, request: Request, showtime_id: int) -> StreamingHttpResponse:
-        if not Showtime.objects.filter(pk=showtime_id).exists():
-            raise NotFound("No such showtime.")
-        header = request.headers.get("Last-Event-ID", "").strip()
-        resume_from = int(header) if header.isdigit() and len(header) < 19 else 0
+        lease = limits.admit(request)  # before any database work
+        try:
+            resume_from = feed.resume_position(request.headers.get("Last-Event-ID"))
+            last, first = feed.first_event(showtime_id, resume_from)
+        except Showtime.DoesNotExist:
+            lease.release()
+            raise NotFound("No such showtime.") from None
+        except BaseException:
+            lease.release()
+            raise
         response = StreamingHttpResponse(
-            _follow(showtime_id, resume_from), content_type="text/event-stream; charset=utf-8"
+            _Releasing(_follow(showtime_id, last, first, lease), lease),
+            content_type="text/event-stream; charset=utf-8",
         )
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"

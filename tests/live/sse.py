@@ -20,9 +20,14 @@ class Events:
     as text, ``data`` decoded from JSON), each stamped with its arrival (``at``, time.time());
     ``comments`` counts comment lines (heartbeats)."""
 
-    def __init__(self, url: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, url: str, headers: dict[str, Any] | None = None, source: str | None = None
+    ) -> None:
+        """``source``: the client's address (any 127.x.y.z reaches a server on 127.0.0.1)."""
         parts = urlsplit(url)
-        self.connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        self.connection = http.client.HTTPConnection(
+            parts.hostname, parts.port, timeout=30, source_address=(source, 0) if source else None
+        )
         self.connection.request("GET", parts.path, headers=headers or {})
         # the response takes the socket over when the server will close the connection
         self._sock = self.connection.sock
@@ -31,12 +36,16 @@ class Events:
         self.events: list[dict[str, Any]] = []
         self.comments = 0
         self.ended = False
+        self.body = b""  # an answer other than a stream (an error's JSON), read whole
         self._thread = threading.Thread(target=self._read, daemon=True)
         self._thread.start()
 
     def _read(self) -> None:
         buffer = b""
         try:
+            if self.response.status != 200:
+                self.body = self.response.read()
+                return
             while chunk := self.response.read1(65536):
                 buffer += chunk
                 while b"\n\n" in buffer:
@@ -58,6 +67,12 @@ class Events:
         if "event" in frame:
             frame["at"] = time.time()
             self.events.append(frame)
+
+    def refusal(self, timeout: float = 10) -> tuple[int, dict[str, Any], str | None]:
+        """(status, the error's JSON, Retry-After) of an answer that is not a stream."""
+        self._thread.join(timeout)
+        assert self.response.status != 200, self.events
+        return self.response.status, json.loads(self.body), self.response.getheader("Retry-After")
 
     def wait_for(self, count: int, timeout: float = 10) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout

@@ -14,6 +14,7 @@ import requests
 from boxoffice.booking import services
 from boxoffice.booking.models import SeatChange
 from tests.conftest import make_user
+from tests.live import admission
 from tests.live.sse import Events
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -151,3 +152,42 @@ def test_an_eventsource_accept_header_is_served(live_server, showtime, settings)
     )
     assert missing.status_code == 404
     assert missing.json()["errors"][0]["code"] == "not_found"
+
+
+@pytest.fixture
+def opened(settings) -> Iterator[list[Events]]:  # type: ignore[no-untyped-def]
+    """Streams a test opened (closed after it), with no stream leases or throttle counts left
+    by earlier tests: the cache table is not emptied between tests, nor this process's
+    batched throttle counts (see booking.api.seatmap)."""
+    from django.core.cache import cache
+
+    from boxoffice.booking.api import seatmap
+
+    settings.LIVE_POLL_SECONDS = 0.05
+    settings.LIVE_HEARTBEAT_SECONDS = 0.2  # a hang-up is noticed at the next write
+    cache.clear()
+    seatmap._BATCHES.window = None
+    streams: list[Events] = []
+    yield streams
+    for events in streams:
+        events.close()
+
+
+def test_one_address_holds_at_most_its_cap_of_streams(live_server, showtime, settings, opened):
+    settings.LIVE_MAX_STREAMS_PER_CLIENT = 3
+    admission.check_the_cap(admission.events_url(live_server.url, showtime.pk), 3, opened)
+
+
+def test_every_connect_counts_against_the_address_rate(live_server, showtime, settings, opened):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "anon": "4/hour",
+        },
+    }
+    admission.check_the_throttle(admission.events_url(live_server.url, showtime.pk), 4, opened)
+
+
+def test_a_last_event_id_that_is_no_plain_number_gets_a_snapshot(live_server, showtime, opened):
+    admission.check_odd_last_event_ids(admission.events_url(live_server.url, showtime.pk), opened)

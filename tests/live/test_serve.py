@@ -19,6 +19,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import signal
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -29,11 +30,13 @@ from urllib.parse import quote
 
 import pytest
 import requests
+from django.core.cache import cache
 from django.db import connection
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from tests.conftest import make_user
-from tests.live.server import Server, free_port, server_env
+from tests.live import admission
+from tests.live.server import Server, free_port, server_env, wait_until
 from tests.live.sse import Events
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -121,6 +124,9 @@ def serve(transactional_db, tmp_path) -> Iterator[Callable[..., Deployment]]:  #
     """Start ``scripts/serve`` on the test's data: HOST 127.0.0.1, a free PORT,
     WEB_CONCURRENCY 2, quick heartbeats; keyword arguments override the environment."""
     started: list[Deployment] = []
+    # The servers share the test database's cache (on SQLite, a copy of it): no stream leases
+    # or throttle counts of an earlier test's servers.
+    cache.clear()
 
     def _serve(**overrides: str) -> Deployment:
         settings = {
@@ -295,3 +301,74 @@ def test_a_lapsing_hold_is_announced_on_every_worker_without_any_request(serve, 
         assert freed is not None
         assert expires_at - 0.05 <= freed < expires_at + 2, (freed - expires_at, events.events)
         assert events.first_told(seat, "held") is not None
+
+
+@pytest.fixture
+def opened() -> Iterator[list[Events]]:
+    streams: list[Events] = []
+    yield streams
+    for events in streams:
+        events.close()
+
+
+def test_one_address_holds_at_most_its_cap_of_streams_across_workers(serve, showtime, opened):
+    """The cap counts an address's streams on every worker: the refused connects were
+    answered by both workers, whichever of them serves the address's open streams."""
+    deployment = serve(LIVE_MAX_STREAMS_PER_CLIENT="3")
+    url = admission.events_url(deployment.url, showtime.pk)
+    refused = admission.check_the_cap(url, 3, opened)
+    server = deployment.server
+    refusers = {server.serving_pid(events.local_port) for events in refused}
+    for _ in range(30):
+        if refusers == server.worker_pids():
+            break
+        events = Events(url, source="127.0.0.1")
+        opened.append(events)
+        admission.assert_refused(events, "too_many_streams")
+        refusers.add(server.serving_pid(events.local_port))
+    assert refusers == server.worker_pids()
+
+
+def test_every_connect_counts_against_the_address_rate(serve, showtime, opened):
+    deployment = serve(THROTTLE_ANON="4/hour")
+    admission.check_the_throttle(admission.events_url(deployment.url, showtime.pk), 4, opened)
+
+
+def test_a_last_event_id_that_is_no_plain_number_gets_a_snapshot(serve, showtime, opened):
+    deployment = serve()
+    admission.check_odd_last_event_ids(admission.events_url(deployment.url, showtime.pk), opened)
+
+
+def test_open_streams_keep_their_leases_and_a_dead_worker_frees_them(serve, showtime, opened):
+    """LIVE_STREAM_LEASE_SECONDS=2: streams open for twice that still count (their leases are
+    renewed); once the workers serving them are killed (SIGKILL: nothing is released), the
+    address is served again within the lease, not locked out."""
+    deployment = serve(LIVE_MAX_STREAMS_PER_CLIENT="2", LIVE_STREAM_LEASE_SECONDS="2")
+    server = deployment.server
+    url = admission.events_url(deployment.url, showtime.pk)
+    held = admission.open_streams(url, 2, "127.0.0.5", opened)
+    time.sleep(4)
+    refused = Events(url, source="127.0.0.5")
+    opened.append(refused)
+    admission.assert_refused(refused, "too_many_streams")
+    assert all(not events.ended for events in held)
+
+    for pid in {server.serving_pid(events.local_port) for events in held}:
+        os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: all(events.ended for events in held), 10, "the streams to end")
+    killed = time.monotonic()
+    admission.open_streams(url, 1, "127.0.0.6", opened)  # a live worker serves anyone
+
+    def admitted() -> bool:
+        events = Events(url, source="127.0.0.5")
+        opened.append(events)
+        if events.response.status == 200:
+            return True
+        admission.assert_refused(events, "too_many_streams")
+        time.sleep(0.2)
+        return False
+
+    wait_until(admitted, 20, "the dead worker's leases to lapse")
+    # within the lease (2 s), give or take a worker's restart: not the default 120 s, let
+    # alone forever
+    assert time.monotonic() - killed < 2 + 10
