@@ -112,17 +112,23 @@ def reset_password(*, uid: str, token: str, password: str) -> User:
     validator refuses the password (the link stays usable then)."""
     pk = _user_of_uid(uid)
     with transaction.atomic():
-        user = (
-            User.objects.select_for_update(no_key=True).filter(pk=pk, is_active=True).first()
-            if pk is not None
-            else None
-        )
+        user = _locked_active_user(pk) if pk is not None else None
         if user is None or not default_token_generator.check_token(user, token):
             raise InputError(INVALID_RESET_LINK, field="token", code="invalid_token")
         _validated_password(password, user=user, field="password")
-        user.set_password(password)
-        user.save(update_fields=["password"])
+        _save_password(user, password)
     return user
+
+
+def _locked_active_user(pk: int) -> User | None:
+    """The user's row, locked until the transaction ends (the guard that makes a reset link
+    work once; tests/concurrency/test_password_reset_race.py takes it away)."""
+    return User.objects.select_for_update(no_key=True).filter(pk=pk, is_active=True).first()
+
+
+def _save_password(user: User, password: str) -> None:
+    user.set_password(password)
+    user.save(update_fields=["password"])
 
 
 def change_password(*, user: User, old_password: str, new_password: str) -> User:
@@ -138,6 +144,5 @@ def change_password(*, user: User, old_password: str, new_password: str) -> User
                 code="password_incorrect",
             )
         _validated_password(new_password, user=locked, field="new_password")
-        locked.set_password(new_password)
-        locked.save(update_fields=["password"])
+        _save_password(locked, new_password)
     return locked
