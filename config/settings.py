@@ -203,6 +203,14 @@ SIMPLE_JWT = {
     "CHECK_REVOKE_TOKEN": True,
 }
 
+# Password reset (POST /api/v1/auth/password-reset/): a link is valid this long after the email
+# is composed, and once (Django's token changes with the password). Django's own default is 3
+# days; an hour is plenty for a link someone is waiting for.
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3600)
+# Where the shop is, for absolute links in emails (``https://tickets.example.com``). Empty: the
+# scheme and host of the request that asked for the email (one of ALLOWED_HOSTS).
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL").rstrip("/")
+
 # Cookie names and flags for browser clients (see boxoffice/accounts/cookies.py).
 JWT_ACCESS_COOKIE = "access_token"
 JWT_REFRESH_COOKIE = "refresh_token"
@@ -221,6 +229,8 @@ SESSION_COOKIE_HTTPONLY = True
 THROTTLE_LOGIN = env("THROTTLE_LOGIN", "10/minute")
 THROTTLE_USER = env("THROTTLE_USER", "1200/minute")
 THROTTLE_ANON = env("THROTTLE_ANON", "600/minute")
+# Password-reset requests, per client address and per email address (each its own counter).
+THROTTLE_PASSWORD_RESET = env("THROTTLE_PASSWORD_RESET", "5/hour")
 
 REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -236,6 +246,8 @@ REST_FRAMEWORK: dict[str, Any] = {
         "user": THROTTLE_USER,
         "login_ip": THROTTLE_LOGIN,
         "login_username": THROTTLE_LOGIN,
+        "password_reset_ip": THROTTLE_PASSWORD_RESET,
+        "password_reset_email": THROTTLE_PASSWORD_RESET,
     },
     "DEFAULT_PAGINATION_CLASS": "boxoffice.core.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,

@@ -1,7 +1,8 @@
 """Request throttles. Counters live in the default cache, which every server process shares.
 
-Rates come from settings (``THROTTLE_LOGIN``, ``THROTTLE_USER``, ``THROTTLE_ANON``), read when a
-throttle runs rather than when this module is imported, so tests and operators can change them.
+Rates come from settings (``THROTTLE_LOGIN``, ``THROTTLE_USER``, ``THROTTLE_ANON``,
+``THROTTLE_PASSWORD_RESET``), read when a throttle runs rather than when this module is imported,
+so tests and operators can change them.
 
 Counting is a fixed window: one counter per client and window (``"10/minute"`` allows 10 in each
 calendar minute), incremented atomically. That is one cache round trip per throttle on Redis
@@ -164,13 +165,40 @@ class LoginUsernameThrottle(FixedWindowThrottle):
     account's password from many machines."""
 
     scope = "login_username"
+    field = "username"  # the body field counted
 
     def get_ident_key(self, request: Request, view: APIView | None) -> str | None:
-        username = request.data.get("username") if hasattr(request.data, "get") else None
-        if not isinstance(username, str) or not username:
+        value = request.data.get(self.field) if hasattr(request.data, "get") else None
+        if not isinstance(value, str) or not value:
             return None
         # Hashed: a username may hold any character, a cache key should not.
-        return hashlib.sha256(username.strip().lower().encode()).hexdigest()
+        return hashlib.sha256(value.strip().lower().encode()).hexdigest()
+
+
+class LoginUserThrottle(LoginUsernameThrottle):
+    """A signed-in user's password checks (the password change) on the same counter as the
+    logins to that username: a stolen session cannot guess the password faster than a login
+    could."""
+
+    def get_ident_key(self, request: Request, view: APIView | None) -> str | None:
+        if not (request.user and request.user.is_authenticated):
+            return None
+        return hashlib.sha256(request.user.get_username().strip().lower().encode()).hexdigest()
+
+
+class PasswordResetIPThrottle(LoginIPThrottle):
+    """Password-reset emails asked for per client address (``THROTTLE_PASSWORD_RESET``)."""
+
+    scope = "password_reset_ip"
+
+
+class PasswordResetEmailThrottle(LoginUsernameThrottle):
+    """Password-reset emails asked for per email address, from any client: nobody can flood
+    one inbox."""
+
+    scope = "password_reset_email"
+    field = "email"
 
 
 LOGIN_THROTTLES = [LoginIPThrottle, LoginUsernameThrottle]
+PASSWORD_RESET_THROTTLES = [PasswordResetIPThrottle, PasswordResetEmailThrottle]

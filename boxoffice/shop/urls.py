@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.urls import path
 
-from . import views
+from . import account, views
 
 app_name = "shop"
 
@@ -14,6 +14,9 @@ urlpatterns = [
     path("bookings/", views.bookings, name="bookings"),
     path("signup/", views.signup, name="signup"),
     path("signin/", views.signin, name="signin"),
+    path("forgot/", account.forgot, name="forgot"),
+    path("reset/<str:uid>/<str:token>/", account.reset, name="reset"),
+    path("account/", account.account, name="account"),
     path("staff/checkin/", views.checkin, name="checkin"),
     path(
         "staff/checkin/count/<int:showtime_id>/",

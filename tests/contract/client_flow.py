@@ -14,7 +14,12 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from boxoffice_client import AuthenticatedClient, Client
-from boxoffice_client.api.auth import auth_token_create
+from boxoffice_client.api.auth import (
+    auth_me_retrieve,
+    auth_password_create,
+    auth_password_reset_create,
+    auth_token_create,
+)
 from boxoffice_client.api.bookings import (
     bookings_cancel_create,
     bookings_create,
@@ -40,6 +45,8 @@ from boxoffice_client.models import (
     MovieRequest,
     PaginatedShowtimeList,
     PaginatedShowtimeReportRowList,
+    PasswordChangeRequest,
+    PasswordResetRequest,
     PaymentStart,
     Screen,
     ScreenRequest,
@@ -51,6 +58,7 @@ from boxoffice_client.models import (
     Theater,
     TheaterRequest,
     TokenPair,
+    User,
 )
 from boxoffice_client.types import File
 
@@ -176,3 +184,22 @@ def ticket_qrs(customer: AuthenticatedClient, booking_id: int) -> list[bytes]:
         assert isinstance(qr, File), qr
         images.append(qr.payload.read())
     return images
+
+
+def password_flow(base_url: str, username: str, old: str, new: str) -> User:
+    """Ask for a reset email (204 whoever asks), change the password while signed in (204, no
+    body), then sign in with the new one: the signed-in user is returned."""
+    with Client(base_url=base_url, raise_on_unexpected_status=True) as anonymous:
+        asked = auth_password_reset_create.sync_detailed(
+            client=anonymous, body=PasswordResetRequest(email="nobody@example.com")
+        )
+    assert asked.status_code == 204, asked.status_code
+    with sign_in(base_url, username, old) as client:
+        changed = auth_password_create.sync_detailed(
+            client=client, body=PasswordChangeRequest(old_password=old, new_password=new)
+        )
+        assert changed.status_code == 204, changed.status_code
+    with sign_in(base_url, username, new) as client:
+        me = auth_me_retrieve.sync(client=client)
+    assert isinstance(me, User), me
+    return me

@@ -153,6 +153,13 @@ def test_generated_python_client_reads_a_tickets_qr_image(
         assert image.format == "PNG"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_generated_python_client_changes_a_password(generated_package: Path, live_server) -> None:  # type: ignore[no-untyped-def]
+    make_user("alice")
+    me = _flow().password_flow(live_server.url, "alice", PASSWORD, "a-brand-new-passphrase-42")
+    assert me.username == "alice"
+
+
 def test_client_flow_is_mypy_strict_clean(generated_package: Path) -> None:
     env = {**os.environ, "MYPYPATH": str(generated_package)}
     _run(

@@ -22,9 +22,16 @@ from .helpers import BOOKINGS, LOGOUT, ME, REFRESH, assert_error, browser_login,
 
 pytestmark = pytest.mark.django_db
 
-# Routes that never authenticate with the cookies: credentials in the body (login, token) or a
-# Stripe signature (webhook). Everything else that writes must check CSRF under cookies.
-EXEMPT = {"api/v1/auth/login/", "api/v1/auth/token/", "api/v1/payments/stripe/webhook/"}
+# Routes that never authenticate with the cookies: credentials in the body (login, token, the
+# password-reset request and its emailed link) or a Stripe signature (webhook). Everything else
+# that writes must check CSRF under cookies.
+EXEMPT = {
+    "api/v1/auth/login/",
+    "api/v1/auth/token/",
+    "api/v1/auth/password-reset/",
+    "api/v1/auth/password-reset/confirm/",
+    "api/v1/payments/stripe/webhook/",
+}
 UNSAFE = ("post", "put", "patch", "delete")
 
 
@@ -93,6 +100,7 @@ def test_the_route_list_is_not_empty_and_names_the_contract():
         "POST /api/v1/bookings/<str:pk>/cancel/",
         "POST /api/v1/auth/logout/",
         "POST /api/v1/auth/refresh/",
+        "POST /api/v1/auth/password/",
         "POST /api/v1/users/<str:pk>/promote/",
     ):
         assert expected in names, sorted(names)

@@ -1,0 +1,100 @@
+// The account pages: forgotten password, the emailed reset link, and the password change.
+// Each form posts to the public API; its validation messages go next to their fields.
+import { api, refresh } from './api.js';
+
+const TOKEN_ATTRS = new Set(['token', 'uid']);
+
+function setUp(form, { send, done }) {
+  const formError = form.querySelector('#form-error');
+
+  function clear() {
+    formError.textContent = '';
+    for (const node of form.querySelectorAll('.field-error')) node.textContent = '';
+    for (const input of form.querySelectorAll('input')) input.removeAttribute('aria-invalid');
+  }
+
+  function show(errors) {
+    let first = null;
+    const general = [];
+    for (const error of errors) {
+      const input = error.attr && form.elements.namedItem(error.attr);
+      const slot = input && document.getElementById(`${error.attr}-error`);
+      if (slot) {
+        slot.textContent = slot.textContent ? `${slot.textContent} ${error.detail}` : error.detail;
+        input.setAttribute('aria-invalid', 'true');
+        first = first || input;
+      } else general.push(error.detail);
+    }
+    formError.textContent = general.join(' ') || (first ? 'Please correct the fields marked below.' : '');
+    if (first) first.focus();
+    return errors;
+  }
+
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    clear();
+    const values = Object.fromEntries(new FormData(form).entries());
+    const button = form.querySelector('button[type=submit]');
+    button.disabled = true;
+    try {
+      const result = await send(values);
+      if (!result.ok) return show(result.errors);
+      done(result);
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
+function reveal(form, id) {
+  const box = document.getElementById(id);
+  form.hidden = true;
+  box.hidden = false;
+  box.focus();
+}
+
+const forgot = document.getElementById('forgot-form');
+if (forgot) {
+  setUp(forgot, {
+    send: (values) => api('/api/v1/auth/password-reset/', { method: 'POST', body: { email: values.email } }),
+    done: () => reveal(forgot, 'done'),
+  });
+}
+
+const reset = document.getElementById('reset-form');
+if (reset) {
+  setUp(reset, {
+    send: async (values) => {
+      const result = await api('/api/v1/auth/password-reset/confirm/', {
+        method: 'POST',
+        body: { uid: reset.dataset.uid, token: reset.dataset.token, password: values.password },
+      });
+      // A bad, used or expired link: the server's message, and the way to a new link.
+      const badLink = result.errors.some((e) => TOKEN_ATTRS.has(e.attr));
+      document.getElementById('token-help').hidden = !badLink;
+      return { ...result, errors: result.errors.map((e) => (TOKEN_ATTRS.has(e.attr) ? { ...e, attr: null } : e)) };
+    },
+    done: () => reveal(reset, 'done'),
+  });
+}
+
+const change = document.getElementById('password-form');
+if (change) {
+  const changed = document.getElementById('changed');
+  setUp(change, {
+    send: async (values) => {
+      changed.textContent = '';
+      const body = { old_password: values.old_password, new_password: values.new_password };
+      let result = await api('/api/v1/auth/password/', { method: 'POST', body });
+      // An access cookie that ran out: renew it once (the auth paths are not retried by api()).
+      if (result.status === 401 && (await refresh())) {
+        result = await api('/api/v1/auth/password/', { method: 'POST', body });
+      }
+      return result;
+    },
+    done: () => {
+      change.reset();
+      changed.textContent = 'Your password has been changed. Your other devices have been signed out.';
+    },
+  });
+}
