@@ -12,14 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
 from django.utils import timezone
 
 from boxoffice.accounts.models import User
 from boxoffice.core.errors import Conflict, NotFound
 from boxoffice.schedule.models import Showtime, ShowtimeStatus
 
-from . import tickets
+from . import locks, tickets
 from .models import BookingStatus, Ticket
 
 
@@ -43,15 +42,10 @@ def _lock_for_admission(ticket: Ticket) -> None:
     that comes after it sees the show cancelled), then the booking's row shared (a customer's
     or an admin's cancel locks it exclusively and then reads whether a ticket was used, so it
     sees this admission, or this admission sees the booking cancelled). The order is the
-    booking app's: show, then seats, then bookings (check-in locks no seat rows)."""
-    if connection.vendor != "postgresql":
-        return  # SQLite: the transaction's write lock already orders writers
+    booking app's (:mod:`boxoffice.booking.locks`, which takes them): show, then seats, then
+    bookings (check-in locks no seat rows)."""
     seat = ticket.booking_seat
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT 1 FROM schedule_showtime WHERE id = %s FOR SHARE", [seat.showtime_id]
-        )
-        cursor.execute("SELECT 1 FROM booking_booking WHERE id = %s FOR SHARE", [seat.booking_id])
+    locks.lock_for_admission(showtime_id=seat.showtime_id, booking_id=seat.booking_id)
 
 
 def _admit(ticket: Ticket, *, now: datetime, by: User) -> bool:
@@ -103,7 +97,7 @@ def check_in(*, code: str, by: User, now: datetime | None = None) -> Admission:
         )
     if now >= showtime.ends_at:
         raise Conflict(f"This ticket is for {show}, which has ended.", code="show_ended")
-    with transaction.atomic():
+    with locks.atomic():
         _lock_for_admission(ticket)
         admitted = _admit(ticket, now=now, by=by)
     if not admitted:
