@@ -138,28 +138,44 @@ def record_event(event: dict[str, Any]) -> StripeEvent | None:
         return None
 
 
-def handle_event(event: dict[str, Any]) -> str:
+@dataclass(frozen=True)
+class Settlement:
+    """What a webhook event or a reconciliation did: ``outcome`` (confirmed, refunding,
+    mismatch, ...) and, for some, a ``reason`` (refunding: seats_lost; mismatch: amount). The
+    ledger stores them in two fields."""
+
+    outcome: str
+    reason: str = ""
+
+    @property
+    def label(self) -> str:
+        """The webhook's answer, unchanged since it was one text: "refunding:seats_lost".
+        Written for the reader of the answer only; nothing parses it back."""
+        return f"{self.outcome}:{self.reason}" if self.reason else self.outcome
+
+
+def handle_event(event: dict[str, Any]) -> Settlement:
     """Act on one verified event; returns the outcome recorded in the ledger."""
     ledger = record_event(event)
     if ledger is None:
-        return "duplicate"
-    outcome = "ignored"
+        return Settlement("duplicate")
+    result = Settlement("ignored")
     try:
         if event["type"] == "payment_intent.succeeded":
-            outcome = settle_payment_intent(ledger.payment_intent_id)
+            result = settle_payment_intent(ledger.payment_intent_id)
         elif event["type"] in HANDLED:
             # The booking stays pending until its hold lapses: the customer may pay again.
-            outcome = "recorded"
+            result = Settlement("recorded")
     except Exception:
         # Forget the event so Stripe's retry (or reconciliation) can settle it later; a row
         # left behind would turn that retry into a "duplicate" and the event would be lost.
         StripeEvent.objects.filter(pk=ledger.pk).delete()
         raise
-    StripeEvent.objects.filter(pk=ledger.pk).update(outcome=outcome)
-    return outcome
+    StripeEvent.objects.filter(pk=ledger.pk).update(outcome=result.outcome, reason=result.reason)
+    return result
 
 
-def settle_payment_intent(intent_id: str) -> str:
+def settle_payment_intent(intent_id: str) -> Settlement:
     """Bring our booking in line with a PaymentIntent, as Stripe reports it now.
 
     The event is only a trigger: the intent is fetched again, and amount, currency and booking
@@ -169,24 +185,24 @@ def settle_payment_intent(intent_id: str) -> str:
     cancelled), and the refund follows through the worker.
     """
     if not intent_id:
-        return "mismatch:intent"
+        return Settlement("mismatch", "intent")
     try:
         intent = gateway.retrieve_payment_intent(intent_id)
     except stripe.InvalidRequestError:
         # Stripe does not know this intent (another account's, a deleted test object): no
         # retry can change that, so it is logged and refused rather than answered with a 500.
         log.error("payment %s is unknown to Stripe", intent_id)
-        return "mismatch:unknown_intent"
+        return Settlement("mismatch", "unknown_intent")
     if intent.status != "succeeded":
-        return f"not_succeeded:{intent.status}"
+        return Settlement("not_succeeded", intent.status)
     booking_id = _int(intent.booking_id)
     booking = Booking.objects.filter(pk=booking_id).first() if booking_id is not None else None
     if booking is None:
         log.error("payment %s names no booking of ours (metadata %r)", intent.id, intent.booking_id)
-        return "mismatch:booking"
+        return Settlement("mismatch", "booking")
     if booking.payment_intent_id not in ("", intent.id):
         log.error("payment %s does not match booking %s's intent", intent.id, booking.pk)
-        return "mismatch:intent"
+        return Settlement("mismatch", "intent")
     if intent.currency != booking.currency or intent.amount != to_minor_units(
         booking.total, booking.currency
     ):
@@ -199,10 +215,10 @@ def settle_payment_intent(intent_id: str) -> str:
             booking.total,
             booking.currency,
         )
-        return "mismatch:amount"
+        return Settlement("mismatch", "amount")
     paid = from_minor_units(intent.amount, intent.currency)
     result = booking_services.record_payment(booking=booking, amount=paid, intent_id=intent.id)
-    return str(result)
+    return Settlement(result.outcome, result.reason)
 
 
 def _int(value: str | None) -> int | None:
@@ -279,12 +295,11 @@ def reconcile(*, max_age_days: int = 3) -> dict[str, int]:
     outcomes: dict[str, int] = {}
 
     def count(outcome: str) -> None:
-        key = outcome.split(":")[0]
-        outcomes[key] = outcomes.get(key, 0) + 1
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
 
     for intent_id in candidates.values_list("payment_intent_id", flat=True).iterator():
         try:
-            count(settle_payment_intent(intent_id))
+            count(settle_payment_intent(intent_id).outcome)
         except gateway.GatewayUnavailable:
             count("gateway_unavailable")
     for booking in Booking.objects.breaking_money_invariant().iterator():

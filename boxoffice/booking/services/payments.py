@@ -76,10 +76,7 @@ class PaymentOutcome(StrEnum):
 @dataclass(frozen=True)
 class PaymentResult:
     outcome: PaymentOutcome
-    reason: str = ""
-
-    def __str__(self) -> str:
-        return f"{self.outcome}:{self.reason}" if self.reason else str(self.outcome)
+    reason: str = ""  # why money is owed back (REFUND_DUE): paid_after_cancel, seats_lost, ...
 
 
 def record_payment(
