@@ -20,9 +20,9 @@ from typing import Any
 import stripe
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
+from boxoffice.booking import rules as booking_rules
 from boxoffice.booking import services as booking_services
 from boxoffice.booking.models import Booking, BookingStatus
 from boxoffice.core.errors import Conflict, PaymentRefused, ServiceUnavailable
@@ -111,9 +111,8 @@ def close_unpaid_intents(*, booking_ids: list[int]) -> int:
     """Close the PaymentIntents of bookings whose hold ended unpaid."""
     closed = 0
     for booking_id, intent_id in (
-        Booking.objects.filter(pk__in=booking_ids, paid_amount=0)
-        .exclude(status=S.CONFIRMED)
-        .exclude(payment_intent_id="")
+        Booking.objects.filter(pk__in=booking_ids)
+        .unpaid_with_payment_open()
         .values_list("pk", "payment_intent_id")
     ):
         closed += close_intent(intent_id, booking_id=booking_id)
@@ -237,8 +236,8 @@ def refund_booking(*, booking_id: int, reason: str) -> Decimal:
     (one per booking and reason) and Stripe's idempotency key keep it to one refund. Never for
     a confirmed booking: its money is earned (the money invariant)."""
     booking = Booking.objects.get(pk=booking_id)
-    owed = booking.paid_amount - booking.refunded_amount
-    if owed <= 0 or not booking.payment_intent_id or booking.status == S.CONFIRMED:
+    owed = booking_rules.refund_owed(booking)
+    if owed <= 0 or not booking.payment_intent_id:
         return Decimal("0.00")
     refund, _ = Refund.objects.get_or_create(
         booking=booking, reason=reason, defaults={"amount": owed, "currency": booking.currency}
@@ -287,11 +286,7 @@ def reconcile(*, max_age_days: int = 3) -> dict[str, int]:
     A confirmed booking with something refunded is logged as an error for a person to look at:
     no automatic action can tell which of the two was meant."""
     since = timezone.now() - timedelta(days=max_age_days)
-    candidates = (
-        Booking.objects.filter(created_at__gte=since)
-        .filter(Q(status__in=[S.PENDING, S.EXPIRED]) | Q(status=S.CANCELLED, paid_amount=0))
-        .exclude(payment_intent_id="")
-    )
+    candidates = Booking.objects.filter(created_at__gte=since).payment_unsettled()
     outcomes: dict[str, int] = {}
 
     def count(outcome: str) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q
 from django.utils import timezone
 
 from boxoffice.accounts.models import User
@@ -113,7 +112,7 @@ def end_payable_lapsed_bookings(*, showtime_id: int, now: datetime | None = None
     now = now or timezone.now()
     ids = list(
         Booking.objects.filter(showtime_id=showtime_id)
-        .filter(Q(status=S.EXPIRED) | Q(status=S.PENDING, expires_at__lte=now))
+        .with_effective_status(S.EXPIRED, now)
         .exclude(payment_intent_id="")
         .order_by("pk")
         .values_list("pk", flat=True)

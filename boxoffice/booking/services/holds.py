@@ -134,7 +134,7 @@ def _refuse_by_rules(
     """The seat rules (boxoffice.booking.seatrules) for a hold of named seats: 409 with the
     rule's code. Also 409 ``seats_unavailable`` when a seat is taken. Checked twice: before the
     hold's transaction (a refusal costs no lock), and, when the gap rule is on, again inside it
-    under the rows' locks (:func:`_lock_rows`): two holds committing at the same moment could
+    under the rows' locks (``locks.lock_rows``): two holds committing at the same moment could
     otherwise, together, leave a seat alone that neither alone would have."""
     by_id = {seat.pk: seat for seat in seats}
     rule = showtime.screen.single_seat_rule

@@ -36,11 +36,11 @@ def _refuse_unpayable(booking: Booking, show: locks.Show, now: datetime) -> None
         raise Conflict("This show has been cancelled.", code="showtime_cancelled")
 
 
-def check_payable(*, booking: Booking, now: datetime | None = None) -> None:
+def check_payable(*, booking: Booking) -> None:
     """Raise Conflict (409) unless the booking can be paid now: pending, its hold running, its
     show still on. The payment layer asks before opening a payment."""
     show = Showtime.objects.values("status", "starts_at").get(pk=booking.showtime_id)
-    _refuse_unpayable(booking, locks.Show(**show), now or timezone.now())
+    _refuse_unpayable(booking, locks.Show(**show), timezone.now())
 
 
 def attach_payment(*, booking: Booking, intent_id: str, client_secret: str) -> None:

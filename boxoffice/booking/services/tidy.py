@@ -12,7 +12,7 @@ from django.utils import timezone
 from boxoffice.schedule.models import Showtime, ShowtimeStatus
 
 from .. import locks, seatmap_cache, signals, states
-from ..models import Booking, BookingSeat, BookingStatus, SeatChange
+from ..models import Booking, BookingSeat, BookingStatus, SeatChange, hold_lapsed_q
 from .cancellation import cancel_bookings_of_show
 
 S = BookingStatus
@@ -38,8 +38,8 @@ def expire_bookings(*, booking_ids: set[int] | None = None, now: datetime | None
         ):
             freed.setdefault(showtime_id, []).append(seat_id)
         # The same conditional update as states.transition, for many rows at once.
-        expiring = Booking.objects.filter(
-            pk__in=ids, status__in=states.ALLOWED[S.EXPIRED], expires_at__lte=now
+        expiring = Booking.objects.filter(pk__in=ids, status__in=states.ALLOWED[S.EXPIRED]).filter(
+            hold_lapsed_q(now, "expires_at")
         )
         with_payment = list(expiring.exclude(payment_intent_id="").values_list("pk", flat=True))
         expired = expiring.update(status=S.EXPIRED)
