@@ -50,19 +50,27 @@ def _lock_for_admission(ticket: Ticket) -> None:
 
 def _admit(ticket: Ticket, *, now: datetime, by: User) -> bool:
     """Mark the ticket used, unless it already is, or its booking is no longer confirmed, its
-    seat no longer live, or its show cancelled: all decided in the one conditional UPDATE, on
-    rows that :func:`_lock_for_admission` keeps from changing until this transaction ends. Two
-    doors scanning at the same moment admit once (tests/concurrency/test_checkin_race.py); a
-    cancel or a show's cancellation racing the door either wins, and the door refuses, or
-    loses, and sees the ticket used (tests/concurrency/test_checkin_cancel_race.py)."""
-    return bool(
-        Ticket.objects.filter(
-            pk=ticket.pk,
-            checked_in_at__isnull=True,
-            booking_seat__is_live=True,
-            booking_seat__booking__status=BookingStatus.CONFIRMED,
-            booking_seat__showtime__status=ShowtimeStatus.SCHEDULED,
-        ).update(checked_in_at=now, checked_in_by=by)
+    seat no longer live, or its show cancelled, on rows that :func:`_lock_for_admission` keeps
+    from changing until this transaction ends. Two doors scanning at the same moment admit once
+    (tests/concurrency/test_checkin_race.py); a cancel or a show's cancellation racing the door
+    either wins, and the door refuses, or loses, and sees the ticket used
+    (tests/concurrency/test_checkin_cancel_race.py).
+
+    Two statements, on purpose. The booking, seat and show are read first: the shared locks
+    keep them as read. "Not used yet" is the UPDATE's own condition on the ticket's table alone:
+    an UPDATE filtered across joins is sent as ``WHERE id IN (SELECT ... joins ...)``, and a
+    door that waited for another door's row lock re-checked only ``id IN`` (the subquery keeps
+    its earlier snapshot), so several doors admitted one ticket now and then."""
+    admissible = Ticket.objects.filter(
+        pk=ticket.pk,
+        booking_seat__is_live=True,
+        booking_seat__booking__status=BookingStatus.CONFIRMED,
+        booking_seat__showtime__status=ShowtimeStatus.SCHEDULED,
+    ).exists()
+    return admissible and bool(
+        Ticket.objects.filter(pk=ticket.pk, checked_in_at__isnull=True).update(
+            checked_in_at=now, checked_in_by=by
+        )
     )
 
 
