@@ -410,6 +410,9 @@ BOOKING_MAX_SEATS = env_int("BOOKING_MAX_SEATS", 10)
 BOOKING_CANCEL_CUTOFF_MINUTES = env_int("BOOKING_CANCEL_CUTOFF_MINUTES", 60)
 # Wheelchair spaces (and their companion seats) go to general sale this long before the show.
 ACCESSIBLE_RELEASE_MINUTES = env_int("ACCESSIBLE_RELEASE_MINUTES", 60)
+# The longest a booking transaction waits for a lock (PostgreSQL lock_timeout); past it the
+# request is rolled back and answered 503 lock_timeout with Retry-After (boxoffice/booking/locks.py).
+DB_LOCK_TIMEOUT_MS = env_int("DB_LOCK_TIMEOUT_MS", 5000)
 # --- Live seat map (server-sent events; boxoffice/live) -----------------------------------------
 # How changes cross processes and hosts: auto (Redis when CACHE_URL is Redis, else PostgreSQL
 # LISTEN/NOTIFY, else polling the feed table on SQLite), postgres, redis or poll.

@@ -12,14 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
 from django.utils import timezone
 
 from boxoffice.accounts.models import User
 from boxoffice.core.errors import Conflict, NotFound
 from boxoffice.schedule.models import Showtime, ShowtimeStatus
 
-from . import tickets
+from . import locks, tickets
 from .models import BookingStatus, Ticket
 
 
@@ -43,32 +42,35 @@ def _lock_for_admission(ticket: Ticket) -> None:
     that comes after it sees the show cancelled), then the booking's row shared (a customer's
     or an admin's cancel locks it exclusively and then reads whether a ticket was used, so it
     sees this admission, or this admission sees the booking cancelled). The order is the
-    booking app's: show, then seats, then bookings (check-in locks no seat rows)."""
-    if connection.vendor != "postgresql":
-        return  # SQLite: the transaction's write lock already orders writers
+    booking app's (:mod:`boxoffice.booking.locks`, which takes them): show, then seats, then
+    bookings (check-in locks no seat rows)."""
     seat = ticket.booking_seat
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT 1 FROM schedule_showtime WHERE id = %s FOR SHARE", [seat.showtime_id]
-        )
-        cursor.execute("SELECT 1 FROM booking_booking WHERE id = %s FOR SHARE", [seat.booking_id])
+    locks.lock_for_admission(showtime_id=seat.showtime_id, booking_id=seat.booking_id)
 
 
 def _admit(ticket: Ticket, *, now: datetime, by: User) -> bool:
     """Mark the ticket used, unless it already is, or its booking is no longer confirmed, its
-    seat no longer live, or its show cancelled: all decided in the one conditional UPDATE, on
-    rows that :func:`_lock_for_admission` keeps from changing until this transaction ends. Two
-    doors scanning at the same moment admit once (tests/concurrency/test_checkin_race.py); a
-    cancel or a show's cancellation racing the door either wins, and the door refuses, or
-    loses, and sees the ticket used (tests/concurrency/test_checkin_cancel_race.py)."""
-    return bool(
-        Ticket.objects.filter(
-            pk=ticket.pk,
-            checked_in_at__isnull=True,
-            booking_seat__is_live=True,
-            booking_seat__booking__status=BookingStatus.CONFIRMED,
-            booking_seat__showtime__status=ShowtimeStatus.SCHEDULED,
-        ).update(checked_in_at=now, checked_in_by=by)
+    seat no longer live, or its show cancelled, on rows that :func:`_lock_for_admission` keeps
+    from changing until this transaction ends. Two doors scanning at the same moment admit once
+    (tests/concurrency/test_checkin_race.py); a cancel or a show's cancellation racing the door
+    either wins, and the door refuses, or loses, and sees the ticket used
+    (tests/concurrency/test_checkin_cancel_race.py).
+
+    Two statements, on purpose. The booking, seat and show are read first: the shared locks
+    keep them as read. "Not used yet" is the UPDATE's own condition on the ticket's table alone:
+    an UPDATE filtered across joins is sent as ``WHERE id IN (SELECT ... joins ...)``, and a
+    door that waited for another door's row lock re-checked only ``id IN`` (the subquery keeps
+    its earlier snapshot), so several doors admitted one ticket now and then."""
+    admissible = Ticket.objects.filter(
+        pk=ticket.pk,
+        booking_seat__is_live=True,
+        booking_seat__booking__status=BookingStatus.CONFIRMED,
+        booking_seat__showtime__status=ShowtimeStatus.SCHEDULED,
+    ).exists()
+    return admissible and bool(
+        Ticket.objects.filter(pk=ticket.pk, checked_in_at__isnull=True).update(
+            checked_in_at=now, checked_in_by=by
+        )
     )
 
 
@@ -103,7 +105,7 @@ def check_in(*, code: str, by: User, now: datetime | None = None) -> Admission:
         )
     if now >= showtime.ends_at:
         raise Conflict(f"This ticket is for {show}, which has ended.", code="show_ended")
-    with transaction.atomic():
+    with locks.atomic():
         _lock_for_admission(ticket)
         admitted = _admit(ticket, now=now, by=by)
     if not admitted:

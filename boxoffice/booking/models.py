@@ -12,6 +12,17 @@ A hold ends by time, not by a sweeper: a live row whose ``hold_expires_at`` has 
 free in every read, and the next buyer of that seat flips it to ``is_live=False`` (in the same
 transaction as their INSERT, in seat order) before inserting their own row. Paid seats have
 ``hold_expires_at`` NULL and never lapse.
+
+Why the hold's deadline is stored twice
+---------------------------------------
+``Booking.expires_at`` and ``BookingSeat.hold_expires_at`` are written with the same value when
+the hold is made, and answer two different questions. The seat row's says whether *that seat*
+is taken: every availability read (the seat map, the live-seat count of a show, the check
+before a hold, the index-backed ``is_live`` filter next to the partial unique index) decides
+per seat row, without joining the booking, and a paid seat's is NULL (owned, never lapses)
+while its booking keeps its ``expires_at`` as history. The booking's says what *the booking*
+is (pending or expired: :mod:`.states`) and drives the tidy-up (index ``status, expires_at``).
+Both are read through the one rule below (:func:`hold_lapsed_q`, :func:`hold_lapsed`).
 """
 
 from __future__ import annotations
@@ -101,12 +112,29 @@ class BookingStatus(models.TextChoices):
     EXPIRED = "expired", "Expired"
 
 
-# --- The one home of "is this hold still running?" ------------------------------------------
-# A seat row holds its seat while it is live and either paid (no expiry) or its hold has not
-# lapsed. A pending booking whose hold lapsed *is* expired, whether or not the tidy-up has
-# rewritten its row. Every read and write asks these methods; the Python twin for one loaded
-# booking is states.effective_status, and schedule.selectors.showtime_list keeps a copy (the
-# schedule app sits below this one) that names this function.
+# --- The one home of "has this hold lapsed?" -----------------------------------------------
+# A hold's deadline has passed at ``now`` when it is at or before ``now`` (a hold ending at
+# 18:00:00 no longer holds at 18:00:00). A seat row holds its seat while it is live and either
+# paid (no deadline) or its hold has not lapsed (:func:`live_seat_q`). A pending booking whose
+# hold lapsed *is* expired, whether or not the tidy-up has rewritten its row
+# (:func:`lapsed_booking_q`, :meth:`Booking.hold_has_lapsed`). Every read and write asks these;
+# the schedule app (below this one) gets :func:`live_seat_q` registered at start-up
+# (boxoffice.booking.apps, schedule.selectors.register_live_seat_rule).
+
+
+def hold_lapsed_q(now: datetime, field: str) -> models.Q:
+    """Rows whose hold deadline ``field`` has passed at ``now``."""
+    return models.Q(**{f"{field}__lte": now})
+
+
+def hold_running_q(now: datetime, field: str) -> models.Q:
+    """Rows whose hold deadline ``field`` is still ahead at ``now``."""
+    return models.Q(**{f"{field}__gt": now})
+
+
+def hold_lapsed(deadline: datetime, now: datetime) -> bool:
+    """The same rule for one deadline in hand."""
+    return deadline <= now
 
 
 def live_seat_q(now: datetime, prefix: str = "") -> models.Q:
@@ -114,8 +142,13 @@ def live_seat_q(now: datetime, prefix: str = "") -> models.Q:
     (``"booking_seats__"`` from a showtime)."""
     return models.Q(**{f"{prefix}is_live": True}) & (
         models.Q(**{f"{prefix}hold_expires_at__isnull": True})
-        | models.Q(**{f"{prefix}hold_expires_at__gt": now})
+        | hold_running_q(now, f"{prefix}hold_expires_at")
     )
+
+
+def lapsed_booking_q(now: datetime) -> models.Q:
+    """Bookings still pending whose hold has lapsed: expired, even before the tidy-up."""
+    return models.Q(status=BookingStatus.PENDING) & hold_lapsed_q(now, "expires_at")
 
 
 class BookingSeatQuerySet(models.QuerySet["BookingSeat"]):
@@ -125,28 +158,47 @@ class BookingSeatQuerySet(models.QuerySet["BookingSeat"]):
 
     def lapsed(self, now: datetime) -> BookingSeatQuerySet:
         """Rows still marked live whose hold ran out: their seats are free."""
-        return self.filter(is_live=True, hold_expires_at__lte=now)
+        return self.filter(models.Q(is_live=True) & hold_lapsed_q(now, "hold_expires_at"))
+
+    def running_holds(self, now: datetime) -> BookingSeatQuerySet:
+        """Rows held by a hold that has not lapsed (not the paid ones)."""
+        return self.filter(models.Q(is_live=True) & hold_running_q(now, "hold_expires_at"))
 
 
 class BookingQuerySet(models.QuerySet["Booking"]):
     def running_holds(self, now: datetime) -> BookingQuerySet:
         """Pending bookings whose hold has not lapsed."""
-        return self.filter(status=BookingStatus.PENDING, expires_at__gt=now)
+        return self.filter(
+            models.Q(status=BookingStatus.PENDING) & hold_running_q(now, "expires_at")
+        )
 
     def lapsed(self, now: datetime) -> BookingQuerySet:
         """Pending bookings whose hold has lapsed: expired, even before the tidy-up says so."""
-        return self.filter(status=BookingStatus.PENDING, expires_at__lte=now)
+        return self.filter(lapsed_booking_q(now))
 
     def with_effective_status(self, status: str, now: datetime) -> BookingQuerySet:
         """Bookings that *are* ``status`` at ``now`` (a lapsed pending booking is expired)."""
         if status == BookingStatus.PENDING:
             return self.running_holds(now)
         if status == BookingStatus.EXPIRED:
-            return self.filter(
-                models.Q(status=status)
-                | models.Q(status=BookingStatus.PENDING, expires_at__lte=now)
-            )
+            return self.filter(models.Q(status=status) | lapsed_booking_q(now))
         return self.filter(status=status)
+
+    def payment_unsettled(self) -> BookingQuerySet:
+        """Bookings with a payment opened whose money may not be recorded yet: pending,
+        expired, or cancelled with nothing recorded as paid (reconciliation asks Stripe)."""
+        return self.exclude(payment_intent_id="").filter(
+            models.Q(status__in=[BookingStatus.PENDING, BookingStatus.EXPIRED])
+            | models.Q(status=BookingStatus.CANCELLED, paid_amount=0)
+        )
+
+    def unpaid_with_payment_open(self) -> BookingQuerySet:
+        """Bookings not confirmed, nothing paid, with a payment opened: it should be closed."""
+        return (
+            self.filter(paid_amount=0)
+            .exclude(status=BookingStatus.CONFIRMED)
+            .exclude(payment_intent_id="")
+        )
 
     def breaking_money_invariant(self) -> BookingQuerySet:
         """Bookings whose money is not settled: confirmed with something refunded, or not
@@ -212,9 +264,16 @@ class Booking(models.Model):
     def __str__(self) -> str:
         return f"Booking #{self.pk} ({self.status})"
 
+    def hold_has_lapsed(self, now: datetime) -> bool:
+        """Pending, and its hold has lapsed: the booking *is* expired (:func:`lapsed_booking_q`
+        for queries)."""
+        return self.status == BookingStatus.PENDING and hold_lapsed(self.expires_at, now)
+
 
 class BookingSeat(models.Model):
-    """One seat of a booking, with its price frozen at hold time (and how it was computed)."""
+    """One seat of a booking, with its price frozen at hold time (and how it was computed).
+    ``hold_expires_at`` repeats the booking's deadline on purpose: see "Why the hold's deadline
+    is stored twice" in this module's docstring."""
 
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="seats")
     showtime = models.ForeignKey(Showtime, on_delete=models.PROTECT, related_name="booking_seats")

@@ -17,12 +17,12 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection, transaction
 
 from boxoffice.catalog.models import Tier
 from boxoffice.core.money import round_money
 from boxoffice.schedule.models import Showtime
 
+from . import locks
 from .models import PricePolicy
 
 ONE = Decimal("1.00")
@@ -36,9 +36,6 @@ class SeatPrice:
     price: Decimal
 
 
-_FIRST_POLICY_LOCK = 0x5EA7_0001  # advisory lock key (see services: 0x5EA7 is booking's)
-
-
 def current_policy() -> PricePolicy:
     """The policy in force; the first call on an empty database creates it from settings.
 
@@ -50,10 +47,8 @@ def current_policy() -> PricePolicy:
     policy = PricePolicy.objects.order_by("-id").first()
     if policy is not None:
         return policy
-    with transaction.atomic():
-        if connection.vendor == "postgresql":  # SQLite's write lock already orders writers
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_FIRST_POLICY_LOCK])
+    with locks.atomic():
+        locks.lock_first_policy()
         policy = PricePolicy.objects.order_by("-id").first()
         if policy is None:
             factors = settings.PRICE_FACTORS

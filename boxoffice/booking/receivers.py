@@ -15,7 +15,7 @@ from boxoffice.schedule.signals import (
     showtime_terms_changing,
 )
 
-from . import seatmap_cache, services
+from . import locks, seatmap_cache, services
 
 
 @receiver(showtime_cancelled, sender=Showtime)
@@ -38,7 +38,7 @@ def lock_shows_of_screen(sender: type, screen_id: int, **kwargs: Any) -> None:
     """A grid rebuild waits for the holds in flight on the screen's shows (they share the
     show's row), and they for it; its foreign-key check then sees their bookings and refuses
     (409 ``screen_has_bookings``) rather than deleting seats a hold is writing rows for."""
-    services.lock_shows_of_screen(screen_id=screen_id)
+    locks.lock_shows_of_screen(screen_id=screen_id)
 
 
 @receiver(seat_grid_changed, sender=Screen)

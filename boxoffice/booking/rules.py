@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 
@@ -17,6 +18,14 @@ from . import states
 from .models import Booking, BookingStatus, Ticket
 
 S = BookingStatus
+
+
+def refund_owed(booking: Booking) -> Decimal:
+    """What the customer is owed back now: paid minus refunded, for a booking that is not
+    confirmed. A confirmed booking's money is earned, never refunded (the money invariant)."""
+    if booking.status == S.CONFIRMED:
+        return Decimal("0.00")
+    return max(booking.paid_amount - booking.refunded_amount, Decimal("0.00"))
 
 
 def used_seat_labels(booking: Booking) -> list[str]:

@@ -28,7 +28,7 @@ from boxoffice.core.errors import Conflict
 from boxoffice.schedule.models import Showtime, ShowtimeStatus
 
 from . import pricing, rules, seatmap_cache, seatrules, states
-from .models import Booking, BookingSeat, BookingStatus, SeatChange, Ticket
+from .models import Booking, BookingSeat, BookingStatus, SeatChange, Ticket, hold_lapsed
 
 
 def seat_map(
@@ -79,7 +79,7 @@ def seat_map(
             status = "available"
         elif hold_expires_at is None:
             status = "booked"
-        elif hold_expires_at > now:
+        elif not hold_lapsed(hold_expires_at, now):
             status = "held"
             valid_until = (
                 hold_expires_at if valid_until is None else min(valid_until, hold_expires_at)
@@ -191,9 +191,11 @@ def seat_statuses(showtime_id: int, seat_ids: list[int], now: datetime | None = 
 def next_hold_lapse(showtime_id: int, now: datetime | None = None) -> datetime | None:
     """When the first running hold of the show lapses (its seats turn available by time)."""
     now = now or timezone.now()
-    return BookingSeat.objects.filter(
-        showtime_id=showtime_id, hold_expires_at__gt=now, is_live=True
-    ).aggregate(first=Min("hold_expires_at"))["first"]
+    return (
+        BookingSeat.objects.filter(showtime_id=showtime_id)
+        .running_holds(now)
+        .aggregate(first=Min("hold_expires_at"))["first"]
+    )
 
 
 def booking_list() -> QuerySet[Booking]:

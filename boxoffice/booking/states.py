@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Q
 from django.utils import timezone
 
 from boxoffice.core.errors import Conflict
@@ -48,20 +47,16 @@ class TransitionRefused(Conflict):
 
 def effective_status(booking: Booking, now: datetime | None = None) -> str:
     """What the booking is right now: a pending booking past its hold is expired."""
-    if booking.status == S.PENDING and booking.expires_at <= (now or timezone.now()):
+    if booking.hold_has_lapsed(now or timezone.now()):
         return S.EXPIRED
     return booking.status
 
 
-def transition(
-    booking: Booking, target: str, *, extra_condition: Q | None = None, **fields: object
-) -> None:
+def transition(booking: Booking, target: str, **fields: object) -> None:
     """Move ``booking`` to ``target`` (and set ``fields``) if, and only if, the database row is
     in an allowed source state; otherwise raise :class:`TransitionRefused`. Updates the instance."""
     sources = ALLOWED[target]
     rows = Booking.objects.filter(pk=booking.pk, status__in=sources)
-    if extra_condition is not None:
-        rows = rows.filter(extra_condition)
     if rows.update(status=target, **fields) != 1:
         current = Booking.objects.filter(pk=booking.pk).values_list("status", flat=True).first()
         raise TransitionRefused(booking.pk, target, current)

@@ -69,13 +69,15 @@ def conflict(*codes: str, description: str = "") -> ErrorDoc:
 
 
 DATABASE_UNAVAILABLE = ErrorDoc(
-    ["database_unavailable", "database_not_migrated"],
-    "The database is unavailable for a moment: retry after `Retry-After` seconds.",
+    ["database_unavailable", "database_not_migrated", "lock_timeout"],
+    "The database is unavailable for a moment, or the rows this request needs stayed locked by "
+    "another one for longer than DB_LOCK_TIMEOUT_MS (`lock_timeout`; nothing changed): retry "
+    "after `Retry-After` seconds.",
     name="ServiceUnavailable",
     retry_after=True,
 )
 PAYMENTS_UNAVAILABLE = ErrorDoc(
-    ["payments_unavailable", "database_unavailable", "database_not_migrated"],
+    ["payments_unavailable", "database_unavailable", "database_not_migrated", "lock_timeout"],
     "Stripe or the database cannot be reached right now: retry after `Retry-After` seconds; "
     "nothing was charged and held seats stay held.",
     name="PaymentsUnavailable",

@@ -82,7 +82,7 @@ class RefundAdmin(ReadOnlyAdmin):
 
 @admin.register(StripeEvent)
 class StripeEventAdmin(ReadOnlyAdmin):
-    list_display = ["event_id", "type", "payment_intent_id", "outcome", "received_at"]
-    list_filter = ["type", "outcome"]
+    list_display = ["event_id", "type", "payment_intent_id", "outcome", "reason", "received_at"]
+    list_filter = ["type", "outcome", "reason"]
     search_fields = ["event_id", "payment_intent_id"]
     date_hierarchy = "received_at"

@@ -122,10 +122,10 @@ class StripeWebhookView(APIView):
         except (ValueError, stripe.SignatureVerificationError):
             raise InvalidSignature() from None
         try:
-            outcome = services.handle_event(event)
+            result = services.handle_event(event)
         except gateway.GatewayUnavailable:
             # Not recorded: Stripe retries the delivery, and reconciliation catches it too.
             raise services.PaymentsUnavailable(
                 "Could not verify the payment with Stripe; retry later."
             ) from None
-        return JsonResponse({"received": True, "outcome": outcome})
+        return JsonResponse({"received": True, "outcome": result.label})

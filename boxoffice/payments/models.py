@@ -14,13 +14,17 @@ class StripeEvent(models.Model):
     type = models.CharField(max_length=100)
     payment_intent_id = models.CharField(max_length=255, blank=True, default="", db_index=True)
     received_at = models.DateTimeField(default=timezone.now)
+    # What the event did (confirmed, refunding, mismatch, ...; empty while it is being handled)
+    # and, for some outcomes, why (refunding: seats_lost; mismatch: amount).
     outcome = models.CharField(max_length=64, blank=True, default="")
+    reason = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["-received_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.event_id} {self.type} ({self.outcome})"
+        outcome = f"{self.outcome}: {self.reason}" if self.reason else self.outcome
+        return f"{self.event_id} {self.type} ({outcome})"
 
 
 class RefundQuerySet(models.QuerySet):

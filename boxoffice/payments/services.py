@@ -20,9 +20,9 @@ from typing import Any
 import stripe
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
+from boxoffice.booking import rules as booking_rules
 from boxoffice.booking import services as booking_services
 from boxoffice.booking.models import Booking, BookingStatus
 from boxoffice.core.errors import Conflict, PaymentRefused, Unavailable
@@ -111,9 +111,8 @@ def close_unpaid_intents(*, booking_ids: list[int]) -> int:
     """Close the PaymentIntents of bookings whose hold ended unpaid."""
     closed = 0
     for booking_id, intent_id in (
-        Booking.objects.filter(pk__in=booking_ids, paid_amount=0)
-        .exclude(status=S.CONFIRMED)
-        .exclude(payment_intent_id="")
+        Booking.objects.filter(pk__in=booking_ids)
+        .unpaid_with_payment_open()
         .values_list("pk", "payment_intent_id")
     ):
         closed += close_intent(intent_id, booking_id=booking_id)
@@ -138,28 +137,44 @@ def record_event(event: dict[str, Any]) -> StripeEvent | None:
         return None
 
 
-def handle_event(event: dict[str, Any]) -> str:
+@dataclass(frozen=True)
+class Settlement:
+    """What a webhook event or a reconciliation did: ``outcome`` (confirmed, refunding,
+    mismatch, ...) and, for some, a ``reason`` (refunding: seats_lost; mismatch: amount). The
+    ledger stores them in two fields."""
+
+    outcome: str
+    reason: str = ""
+
+    @property
+    def label(self) -> str:
+        """The webhook's answer, unchanged since it was one text: "refunding:seats_lost".
+        Written for the reader of the answer only; nothing parses it back."""
+        return f"{self.outcome}:{self.reason}" if self.reason else self.outcome
+
+
+def handle_event(event: dict[str, Any]) -> Settlement:
     """Act on one verified event; returns the outcome recorded in the ledger."""
     ledger = record_event(event)
     if ledger is None:
-        return "duplicate"
-    outcome = "ignored"
+        return Settlement("duplicate")
+    result = Settlement("ignored")
     try:
         if event["type"] == "payment_intent.succeeded":
-            outcome = settle_payment_intent(ledger.payment_intent_id)
+            result = settle_payment_intent(ledger.payment_intent_id)
         elif event["type"] in HANDLED:
             # The booking stays pending until its hold lapses: the customer may pay again.
-            outcome = "recorded"
+            result = Settlement("recorded")
     except Exception:
         # Forget the event so Stripe's retry (or reconciliation) can settle it later; a row
         # left behind would turn that retry into a "duplicate" and the event would be lost.
         StripeEvent.objects.filter(pk=ledger.pk).delete()
         raise
-    StripeEvent.objects.filter(pk=ledger.pk).update(outcome=outcome)
-    return outcome
+    StripeEvent.objects.filter(pk=ledger.pk).update(outcome=result.outcome, reason=result.reason)
+    return result
 
 
-def settle_payment_intent(intent_id: str) -> str:
+def settle_payment_intent(intent_id: str) -> Settlement:
     """Bring our booking in line with a PaymentIntent, as Stripe reports it now.
 
     The event is only a trigger: the intent is fetched again, and amount, currency and booking
@@ -169,24 +184,24 @@ def settle_payment_intent(intent_id: str) -> str:
     cancelled), and the refund follows through the worker.
     """
     if not intent_id:
-        return "mismatch:intent"
+        return Settlement("mismatch", "intent")
     try:
         intent = gateway.retrieve_payment_intent(intent_id)
     except stripe.InvalidRequestError:
         # Stripe does not know this intent (another account's, a deleted test object): no
         # retry can change that, so it is logged and refused rather than answered with a 500.
         log.error("payment %s is unknown to Stripe", intent_id)
-        return "mismatch:unknown_intent"
+        return Settlement("mismatch", "unknown_intent")
     if intent.status != "succeeded":
-        return f"not_succeeded:{intent.status}"
+        return Settlement("not_succeeded", intent.status)
     booking_id = _int(intent.booking_id)
     booking = Booking.objects.filter(pk=booking_id).first() if booking_id is not None else None
     if booking is None:
         log.error("payment %s names no booking of ours (metadata %r)", intent.id, intent.booking_id)
-        return "mismatch:booking"
+        return Settlement("mismatch", "booking")
     if booking.payment_intent_id not in ("", intent.id):
         log.error("payment %s does not match booking %s's intent", intent.id, booking.pk)
-        return "mismatch:intent"
+        return Settlement("mismatch", "intent")
     if intent.currency != booking.currency or intent.amount != to_minor_units(
         booking.total, booking.currency
     ):
@@ -199,10 +214,10 @@ def settle_payment_intent(intent_id: str) -> str:
             booking.total,
             booking.currency,
         )
-        return "mismatch:amount"
+        return Settlement("mismatch", "amount")
     paid = from_minor_units(intent.amount, intent.currency)
     result = booking_services.record_payment(booking=booking, amount=paid, intent_id=intent.id)
-    return str(result)
+    return Settlement(result.outcome, result.reason)
 
 
 def _int(value: str | None) -> int | None:
@@ -221,8 +236,8 @@ def refund_booking(*, booking_id: int, reason: str) -> Decimal:
     (one per booking and reason) and Stripe's idempotency key keep it to one refund. Never for
     a confirmed booking: its money is earned (the money invariant)."""
     booking = Booking.objects.get(pk=booking_id)
-    owed = booking.paid_amount - booking.refunded_amount
-    if owed <= 0 or not booking.payment_intent_id or booking.status == S.CONFIRMED:
+    owed = booking_rules.refund_owed(booking)
+    if owed <= 0 or not booking.payment_intent_id:
         return Decimal("0.00")
     refund, _ = Refund.objects.get_or_create(
         booking=booking, reason=reason, defaults={"amount": owed, "currency": booking.currency}
@@ -271,20 +286,15 @@ def reconcile(*, max_age_days: int = 3) -> dict[str, int]:
     A confirmed booking with something refunded is logged as an error for a person to look at:
     no automatic action can tell which of the two was meant."""
     since = timezone.now() - timedelta(days=max_age_days)
-    candidates = (
-        Booking.objects.filter(created_at__gte=since)
-        .filter(Q(status__in=[S.PENDING, S.EXPIRED]) | Q(status=S.CANCELLED, paid_amount=0))
-        .exclude(payment_intent_id="")
-    )
+    candidates = Booking.objects.filter(created_at__gte=since).payment_unsettled()
     outcomes: dict[str, int] = {}
 
     def count(outcome: str) -> None:
-        key = outcome.split(":")[0]
-        outcomes[key] = outcomes.get(key, 0) + 1
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
 
     for intent_id in candidates.values_list("payment_intent_id", flat=True).iterator():
         try:
-            count(settle_payment_intent(intent_id))
+            count(settle_payment_intent(intent_id).outcome)
         except gateway.GatewayUnavailable:
             count("gateway_unavailable")
     for booking in Booking.objects.breaking_money_invariant().iterator():

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
@@ -15,15 +16,26 @@ from boxoffice.core.timezones import local_date_q, local_day_bounds
 
 from .models import Showtime, ShowtimeStatus
 
+# Which seat rows hold their seat at a moment is the booking app's rule
+# (``boxoffice.booking.models.live_seat_q``, its one home). The schedule sits below the booking
+# app and cannot import it, so the booking app registers the rule here when it starts
+# (``BookingConfig.ready``), as it registers its housekeeping tasks with core.
+_live_seat_rule: Callable[[datetime, str], Q] | None = None
+
+
+def register_live_seat_rule(rule: Callable[[datetime, str], Q]) -> None:
+    """Called once by the booking app: ``rule(now, prefix)`` is the Q of seat rows holding
+    their seat at ``now``, reached through ``prefix`` (here ``"booking_seats__"``, the reverse
+    relation of BookingSeat.showtime)."""
+    global _live_seat_rule
+    _live_seat_rule = rule
+
 
 def _live_booking_seats(now: datetime) -> Q:
-    """Seats held by a running hold or sold, seen from a showtime. The twin of
-    ``boxoffice.booking.models.live_seat_q`` (the one home of the rule): the schedule sits below
-    the booking app, so it names the reverse relation ``booking_seats`` of BookingSeat.showtime
-    instead of importing it. Change both together."""
-    return Q(booking_seats__is_live=True) & (
-        Q(booking_seats__hold_expires_at__isnull=True) | Q(booking_seats__hold_expires_at__gt=now)
-    )
+    """Seats held by a running hold or sold, seen from a showtime."""
+    if _live_seat_rule is None:
+        raise ImproperlyConfigured("The booking app registers the live-seat rule; is it installed?")
+    return _live_seat_rule(now, "booking_seats__")
 
 
 def has_live_bookings(showtime_id: int, now: datetime | None = None) -> bool:

@@ -119,13 +119,13 @@ def test_negative_control_without_the_unique_index_a_seat_is_sold_twice(showtime
     """The same race with the partial unique index on live (showtime, seat) dropped, and each
     buyer waiting a moment after the availability check (a test-only wrapper, so every check
     runs before any insert): the check alone lets several buyers through."""
-    check = services._refuse_by_rules
+    check = services.holds._refuse_by_rules
 
     def check_then_wait(**kwargs: Any) -> None:
         check(**kwargs)
         time.sleep(0.3)
 
-    monkeypatch.setattr(services, "_refuse_by_rules", check_then_wait)
+    monkeypatch.setattr(services.holds, "_refuse_by_rules", check_then_wait)
     seat = seats_of(showtime)[7]
     clients = customers(10, "buyer")
 

@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from boxoffice.booking import services
+from boxoffice.booking import locks, services
 from boxoffice.booking.models import BookingSeat
 from boxoffice.catalog.models import Screen
 from boxoffice.catalog.services import generate_seat_grid
@@ -75,7 +75,7 @@ def test_parallel_holds_of_one_customer_stay_under_the_cap(big_show):
 
 @pytest.mark.negative_control
 def test_negative_control_without_the_customer_lock_the_cap_breaks(big_show, monkeypatch):
-    monkeypatch.setattr(services, "_lock_customer", lambda user: None)
+    monkeypatch.setattr(locks, "lock_customer", lambda user: None)
     customer = make_user("greedy")
     outcomes = race(big_show, customer)
     print(f"cap race without the lock: {outcomes}, {held_seats(big_show)} seats held")

@@ -9,7 +9,7 @@
 2. Rebuilding the seat grid (``POST /screens/{id}/seats/generate/``) while the first hold of a
    show of that screen is being written: either the hold wins (the rebuild is refused, 409
    ``screen_has_bookings``) or the rebuild wins (the hold is refused, 409), never a 500. The
-   guard: the rebuild locks the screen's shows exclusively (``booking.services.lock_shows_of_screen``,
+   guard: the rebuild locks the screen's shows exclusively (``booking.locks.lock_shows_of_screen``,
    called by the booking app's receiver of ``seat_grid_changing``), so it waits for holds in flight and they for it.
 
 As in the money races, the first actor pauses at its decision point with its locks taken, and
@@ -130,21 +130,21 @@ def rebuild_while_holding(make_showtime, theater, monkeypatch, trials: int) -> l
     show's row shared), waits until the rebuild has replaced the grid (a receiver of
     ``seat_grid_changed`` says so, inside the rebuild's transaction) or for 2 s at most; then it
     writes its rows. With the guard the rebuild cannot get there before the hold commits."""
-    from boxoffice.booking import services
+    from boxoffice.booking.services import holds
 
     rebuilt = threading.Event()
 
     def note_rebuilt(**kwargs):  # type: ignore[no-untyped-def]
         rebuilt.set()
 
-    over_cap = services._refuse_over_cap
+    over_cap = holds._refuse_over_cap
 
     def wait_for_the_rebuild(**kwargs):  # type: ignore[no-untyped-def]
         over_cap(**kwargs)
         if rebuilt.wait(timeout=2):
             time.sleep(0.3)  # and for its commit
 
-    monkeypatch.setattr(services, "_refuse_over_cap", wait_for_the_rebuild)
+    monkeypatch.setattr(holds, "_refuse_over_cap", wait_for_the_rebuild)
     seat_grid_changed.connect(note_rebuilt, weak=False, dispatch_uid="test-note-rebuilt")
     admin = bearer(make_user("planner", role="admin", is_staff=True))
     buyer = bearer(make_user("first"))
@@ -193,9 +193,9 @@ def test_rebuilding_the_grid_while_the_first_hold_is_written(make_showtime, thea
 
 @pytest.mark.negative_control
 def test_negative_control_rebuild_without_locking_the_shows(make_showtime, theater, monkeypatch):
-    from boxoffice.booking import services
+    from boxoffice.booking import locks
 
-    monkeypatch.setattr(services, "lock_shows_of_screen", lambda **kwargs: None)
+    monkeypatch.setattr(locks, "lock_shows_of_screen", lambda **kwargs: None)
     problems = rebuild_while_holding(make_showtime, theater, monkeypatch, TRIALS)
     print("NEGATIVE CONTROL rebuild without the show locks:", problems[:2])
     assert problems

@@ -16,7 +16,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection, transaction
 
-from boxoffice.booking import services
+from boxoffice.booking import locks, services
 from boxoffice.booking.models import PricePolicy
 from boxoffice.payments.models import Refund
 from tests.conftest import make_user
@@ -58,7 +58,7 @@ def commit_while_locked(lock: Callable[[], object], refer: Callable[[], object])
 
 def test_a_locked_customer_does_not_hold_up_a_row_referring_to_them(customer):
     outcome = commit_while_locked(
-        lambda: services._lock_customer(customer),
+        lambda: locks.lock_customer(customer),
         lambda: PricePolicy.objects.create(created_by=customer),
     )
     assert outcome == "committed"
@@ -68,7 +68,7 @@ def test_a_locked_booking_does_not_hold_up_a_row_referring_to_it(showtime, custo
     seat = showtime.screen.seats.order_by("pk").first()
     booking = services.create_hold(user=make_user("dave"), showtime=showtime, seat_ids=[seat.pk])
     outcome = commit_while_locked(
-        lambda: services._lock_booking(booking.pk),
+        lambda: locks.lock_booking(booking.pk),
         lambda: Refund.objects.create(
             booking=booking, reason="test", amount=Decimal("1.00"), currency="eur"
         ),

@@ -48,13 +48,14 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from boxoffice.booking import services, states
+from boxoffice.booking import locks, services, states
 from boxoffice.booking.models import Booking, BookingQuerySet, BookingSeat, BookingStatus
 from boxoffice.catalog.models import Seat
 from boxoffice.core.money import to_minor_units
 from boxoffice.payments import gateway
 from boxoffice.payments import services as payments
 from boxoffice.payments.models import StripeEvent
+from boxoffice.schedule.models import Showtime
 from tests.conftest import _free_port, bearer, make_user
 from tests.invariants import (
     assert_money_invariant,
@@ -299,7 +300,7 @@ def cancel_vs_webhook(soon, localstripe, trials: int) -> tuple[Counter[str], dic
             "cancel", lambda pk=booking.pk: client.post(f"/api/v1/bookings/{pk}/cancel/")
         )
         webhook = Actor("webhook", lambda p=payload: deliver(p))
-        first_and_second(trial, cancel, webhook, a_pauses="_lock_booking", b_pauses="transition")
+        first_and_second(trial, cancel, webhook, a_pauses="lock_booking", b_pauses="transition")
         done = race(cancel, webhook)
         ids.append(booking.pk)
         answers.append(done)
@@ -320,7 +321,7 @@ def cancel_vs_webhook(soon, localstripe, trials: int) -> tuple[Counter[str], dic
 
 
 def test_cancel_vs_payment_webhook(soon, localstripe, monkeypatch):
-    pause_point(monkeypatch, services, "_lock_booking", "after")
+    pause_point(monkeypatch, locks, "lock_booking", "after")
     pause_point(monkeypatch, states, "transition", "after")
     endings, judged = cancel_vs_webhook(soon, localstripe, TRIALS)
     summary("cancel vs webhook", endings, judged)
@@ -337,7 +338,7 @@ def stale_lock_booking(booking_id: int) -> Booking:
 
 @pytest.mark.negative_control
 def test_negative_control_cancel_vs_webhook_without_the_lock(soon, localstripe, monkeypatch):
-    monkeypatch.setattr(services, "_lock_booking", stale_lock_booking)
+    monkeypatch.setattr(locks, "lock_booking", stale_lock_booking)
     endings, judged = cancel_vs_webhook(soon, localstripe, NEGATIVE_TRIALS)
     summary("NEGATIVE CONTROL cancel vs webhook, no lock", endings, judged)
     assert_some_broke(judged)
@@ -359,7 +360,7 @@ def cancel_vs_reconcile(soon, localstripe, trials: int) -> tuple[Counter[str], d
             "cancel", lambda pk=booking.pk: client.post(f"/api/v1/bookings/{pk}/cancel/")
         )
         reconcile = Actor("reconcile", payments.reconcile)
-        first_and_second(trial, cancel, reconcile, a_pauses="_lock_booking", b_pauses="transition")
+        first_and_second(trial, cancel, reconcile, a_pauses="lock_booking", b_pauses="transition")
         done = race(cancel, reconcile)
         ids.append(booking.pk)
         answers.append(done)
@@ -378,7 +379,7 @@ def cancel_vs_reconcile(soon, localstripe, trials: int) -> tuple[Counter[str], d
 
 
 def test_cancel_vs_reconciliation(soon, localstripe, monkeypatch):
-    pause_point(monkeypatch, services, "_lock_booking", "after")
+    pause_point(monkeypatch, locks, "lock_booking", "after")
     pause_point(monkeypatch, states, "transition", "after")
     endings, judged = cancel_vs_reconcile(soon, localstripe, TRIALS)
     summary("cancel vs reconcile", endings, judged)
@@ -387,7 +388,7 @@ def test_cancel_vs_reconciliation(soon, localstripe, monkeypatch):
 
 @pytest.mark.negative_control
 def test_negative_control_cancel_vs_reconciliation_without_the_lock(soon, localstripe, monkeypatch):
-    monkeypatch.setattr(services, "_lock_booking", stale_lock_booking)
+    monkeypatch.setattr(locks, "lock_booking", stale_lock_booking)
     endings, judged = cancel_vs_reconcile(soon, localstripe, NEGATIVE_TRIALS)
     summary("NEGATIVE CONTROL cancel vs reconcile, no lock", endings, judged)
     # Not the final sweep: each trial's reconciliation also repairs the trials before it.
@@ -413,7 +414,7 @@ def webhook_vs_expiry(soon, localstripe, trials: int, *, webhook_first_only: boo
             webhook,
             tidy,
             a_pauses="transition",
-            b_pauses="_lock_seat_rows",
+            b_pauses="lock_seat_rows",
         )
         done = race(webhook, tidy)
         ids.append(booking.pk)
@@ -430,7 +431,7 @@ def webhook_vs_expiry(soon, localstripe, trials: int, *, webhook_first_only: boo
 
 def test_webhook_vs_expiry_tidy_up(soon, localstripe, monkeypatch):
     pause_point(monkeypatch, states, "transition", "after")
-    pause_point(monkeypatch, services, "_lock_seat_rows", "after")
+    pause_point(monkeypatch, locks, "lock_seat_rows", "after")
     endings, judged = webhook_vs_expiry(soon, localstripe, TRIALS)
     summary("webhook vs expiry", endings, judged)
     # The seats were still free: a lapsed hold that was paid for is confirmed either way.
@@ -480,7 +481,7 @@ def show_cancel_vs_payment(make_showtime, localstripe, trials: int, *, late_only
             0 if late_only else trial // 2,
             webhook,
             cancel,
-            a_pauses="_share_lock_show",
+            a_pauses="share_lock_show",
             b_pauses="cancel_bookings_of_show",
         )
         done = race(webhook, cancel)
@@ -498,7 +499,7 @@ def show_cancel_vs_payment(make_showtime, localstripe, trials: int, *, late_only
 
 
 def test_show_cancel_vs_payment(make_showtime, lost_webhooks, localstripe, monkeypatch):
-    pause_point(monkeypatch, services, "_share_lock_show", "after")
+    pause_point(monkeypatch, locks, "share_lock_show", "after")
     pause_point(monkeypatch, services, "cancel_bookings_of_show", "before")
     endings, judged = show_cancel_vs_payment(make_showtime, localstripe, TRIALS)
     summary("show cancel vs payment", endings, judged)
@@ -513,13 +514,13 @@ def test_negative_control_show_cancel_vs_payment_without_the_show_lock(
     """The payment reads the show without the shared lock, so the show's cancel does not
     wait for it: a late payment decides on a show that is cancelled meanwhile."""
 
-    def unlocked(showtime_id: int) -> services._Show:
-        show = services.Showtime.objects.values("status", "starts_at").get(pk=showtime_id)
-        if "_share_lock_show" in getattr(_thread, "pause", ()):
+    def unlocked(showtime_id: int) -> locks.Show:
+        show = Showtime.objects.values("status", "starts_at").get(pk=showtime_id)
+        if "share_lock_show" in getattr(_thread, "pause", ()):
             time.sleep(PAUSE)
-        return services._Show(**show)
+        return locks.Show(**show)
 
-    monkeypatch.setattr(services, "_share_lock_show", unlocked)
+    monkeypatch.setattr(locks, "share_lock_show", unlocked)
     endings, judged = show_cancel_vs_payment(
         make_showtime, localstripe, NEGATIVE_TRIALS, late_only=True
     )
@@ -583,13 +584,11 @@ def test_negative_control_two_deliveries_without_row_locks(soon, localstripe, mo
     test counts as a broken trial: Stripe would have to retry a payment we had taken."""
     pause_point(monkeypatch, states, "transition", "after")
 
-    def unlocked_show(showtime_id: int) -> services._Show:
-        return services._Show(
-            **services.Showtime.objects.values("status", "starts_at").get(pk=showtime_id)
-        )
+    def unlocked_show(showtime_id: int) -> locks.Show:
+        return locks.Show(**Showtime.objects.values("status", "starts_at").get(pk=showtime_id))
 
-    monkeypatch.setattr(services, "_share_lock_show", unlocked_show)
-    monkeypatch.setattr(services, "_lock_seat_rows", lambda rows: None)
+    monkeypatch.setattr(locks, "share_lock_show", unlocked_show)
+    monkeypatch.setattr(locks, "lock_seat_rows", lambda rows: None)
     monkeypatch.setattr(BookingQuerySet, "select_for_update", lambda self, *a, **k: self)
     endings, judged = double_delivery(soon, localstripe, NEGATIVE_TRIALS)
     summary("NEGATIVE CONTROL two deliveries, no row locks", endings, judged)

@@ -76,7 +76,7 @@ def test_late_payment_with_a_seat_lost_is_cancelled_and_refunded_in_full(
     assert not Ticket.objects.filter(booking_seat__booking_id=booking["id"]).exists()
     wait_for(
         lambda: StripeEvent.objects.filter(
-            payment_intent_id=intent_id, outcome="refunding:seats_lost"
+            payment_intent_id=intent_id, outcome="refunding", reason="seats_lost"
         ).exists()
     )
 

@@ -15,6 +15,7 @@ from boxoffice.catalog.services import generate_seat_grid
 from boxoffice.notifications.models import EmailNotification
 from boxoffice.payments import gateway
 from boxoffice.payments import services as payment_services
+from boxoffice.payments.services import Settlement
 from boxoffice.schedule.models import Showtime
 from tests.conftest import bearer, future, make_user
 
@@ -138,7 +139,9 @@ def test_a_payment_for_a_cancelled_show_never_confirms(
     Showtime.objects.filter(pk=showtime.pk).update(status="cancelled")
     assert pay(booking["id"]) == "succeeded"
 
-    assert payment_services.settle_payment_intent(intent_id) == "refunding:show_cancelled"
+    assert payment_services.settle_payment_intent(intent_id) == Settlement(
+        "refunding", "show_cancelled"
+    )
     run_worker()
     row = _row(booking["id"])
     assert (row.status, row.paid_amount, row.refunded_amount) == (
@@ -159,8 +162,8 @@ def test_a_payment_arriving_after_the_show_started_is_refunded(
         starts_at=started, ends_at=started + timedelta(minutes=120)
     )
 
-    assert payment_services.settle_payment_intent(intent_of(booking["id"])) == (
-        "refunding:show_started"
+    assert payment_services.settle_payment_intent(intent_of(booking["id"])) == Settlement(
+        "refunding", "show_started"
     )
     run_worker()
     row = _row(booking["id"])

@@ -162,7 +162,7 @@ def _stray_intent(booking_id: int, *, amount: int, currency: str = "usd") -> str
     return intent.id
 
 
-def _delivered_outcome(intent_id: str) -> str:
+def _delivered_outcome(intent_id: str) -> tuple[str, str]:
     def settled() -> bool:
         return (
             StripeEvent.objects.filter(payment_intent_id=intent_id, type="payment_intent.succeeded")
@@ -171,7 +171,8 @@ def _delivered_outcome(intent_id: str) -> str:
         )
 
     wait_for(settled)
-    return StripeEvent.objects.get(payment_intent_id=intent_id).outcome
+    event = StripeEvent.objects.get(payment_intent_id=intent_id)
+    return event.outcome, event.reason
 
 
 @pytest.mark.parametrize(
@@ -188,7 +189,7 @@ def test_payment_that_does_not_match_the_booking_total_is_refused(
     Booking.objects.filter(pk=booking["id"]).update(payment_intent_id="", payment_client_secret="")
     intent_id = _stray_intent(booking["id"], amount=amount, currency=currency)
 
-    assert _delivered_outcome(intent_id) == "mismatch:amount"
+    assert _delivered_outcome(intent_id) == ("mismatch", "amount")
     _refused_payment_changed_nothing(customer_api, booking, showtime)
     assert Booking.objects.get(pk=booking["id"]).payment_intent_id == ""
 
@@ -200,12 +201,12 @@ def test_payment_of_a_foreign_intent_naming_our_booking_is_refused(
     own = intent_of(booking["id"])
     intent_id = _stray_intent(booking["id"], amount=3000)  # right amount, not our intent
 
-    assert _delivered_outcome(intent_id) == "mismatch:intent"
+    assert _delivered_outcome(intent_id) == ("mismatch", "intent")
     _refused_payment_changed_nothing(customer_api, booking, showtime)
 
     # The booking's own intent still pays it.
     assert pay(booking["id"]) == "succeeded"
-    assert _delivered_outcome(own) == "confirmed"
+    assert _delivered_outcome(own) == ("confirmed", "")
     assert booking_status(booking["id"]) == "confirmed"
 
 
@@ -224,7 +225,7 @@ def test_payment_after_the_customer_cancelled_is_refunded(
     cancel_booking(booking=row, by=row.user)
     assert pay(booking["id"]) == "succeeded"
 
-    assert _delivered_outcome(intent_id) == "refunding:paid_after_cancel"
+    assert _delivered_outcome(intent_id) == ("refunding", "paid_after_cancel")
     row = Booking.objects.get(pk=booking["id"])
     assert (row.status, row.paid_amount, row.refunded_amount) == (
         "cancelled",
@@ -254,7 +255,8 @@ def test_event_for_an_intent_stripe_does_not_know_is_refused_not_a_500(api, no_w
     response = post_event(api, _signed_succeeded_event("evt_unknown", "pi_doesnotexist"))
     assert response.status_code == 200, response.content
     assert response.json()["outcome"] == "mismatch:unknown_intent"
-    assert StripeEvent.objects.get(event_id="evt_unknown").outcome == "mismatch:unknown_intent"
+    unknown = StripeEvent.objects.get(event_id="evt_unknown")
+    assert (unknown.outcome, unknown.reason) == ("mismatch", "unknown_intent")
 
 
 def test_an_event_that_failed_mid_handling_is_not_swallowed_by_its_retry(

@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-from boxoffice.booking import services
+from boxoffice.booking import locks, services
 from boxoffice.booking.models import BookingSeat
 from boxoffice.catalog.models import Screen, Seat
 from boxoffice.catalog.services import generate_seat_grid
@@ -83,7 +83,7 @@ def test_fifty_best_available_buyers_on_one_show(theater, make_showtime):
 # --- the gap rule under a race ------------------------------------------------------------------
 # In a row of nine, A3+A4 and A6+A7 are each a fine hold alone, but whichever commits second would
 # leave A5 alone between them: with the holds decided in turn, exactly one of each pair is held.
-# The guard is the per-row lock under which the hold re-checks the rule (services._lock_rows).
+# The guard is the per-row lock under which the hold re-checks the rule (``boxoffice.booking.locks.lock_rows``).
 
 PAIRS = 8
 
@@ -142,7 +142,7 @@ def test_two_holds_that_together_strand_a_seat_are_decided_in_turn(theater, make
 def test_negative_control_without_the_row_locks_seats_are_stranded(
     theater, make_showtime, monkeypatch
 ):  # type: ignore[no-untyped-def]
-    monkeypatch.setattr(services, "_lock_rows", lambda showtime_id, rows: None)
+    monkeypatch.setattr(locks, "lock_rows", lambda showtime_id, rows: None)
     outcomes, show = race_pairs_of_holds(theater, make_showtime)
     print(f"gap race without the row locks: {outcomes}")
     assert ["held", "held"] in outcomes

@@ -1,0 +1,155 @@
+"""Paying: whether a booking can be paid (:func:`check_payable`), the payment opened for it
+(:func:`attach_payment`), the one place that records money (:func:`record_payment`,
+:func:`record_refund`), and the tickets a confirmed booking gets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from boxoffice.core.errors import Conflict
+from boxoffice.schedule.models import Showtime, ShowtimeStatus
+
+from .. import locks, seatmap_cache, selectors, signals, states, tickets
+from ..models import Booking, BookingSeat, BookingStatus, Ticket
+from .cancellation import _cancel
+from .seats import release_lapsed
+
+S = BookingStatus
+
+
+def _refuse_unpayable(booking: Booking, show: locks.Show, now: datetime) -> None:
+    refusal = selectors.payment_refusal(booking, show_status=show.status, now=now)
+    if refusal is not None:
+        raise refusal
+
+
+def check_payable(*, booking: Booking) -> None:
+    """Raise Conflict (409) unless the booking can be paid now: pending, its hold running, its
+    show still on. The payment layer asks before opening a payment."""
+    show = Showtime.objects.values("status", "starts_at").get(pk=booking.showtime_id)
+    _refuse_unpayable(booking, locks.Show(**show), timezone.now())
+
+
+def attach_payment(*, booking: Booking, intent_id: str, client_secret: str) -> None:
+    """Store the payment opened for ``booking`` (its id and the secret its owner pays with).
+    Decided on the locked row: refused with 409 when the hold lapsed or the booking moved on
+    meanwhile (the caller then closes the payment), and when another payment is already
+    attached. Storing the same one again is a no-op."""
+    now = timezone.now()
+    with locks.atomic():
+        show = locks.share_lock_show(booking.showtime_id)
+        locked = locks.lock_booking(booking.pk)
+        if locked.payment_intent_id == intent_id and locked.payment_client_secret:
+            return
+        _refuse_unpayable(locked, show, now)
+        if locked.payment_intent_id not in ("", intent_id):
+            raise Conflict(
+                "Another payment is already open for this booking.", code="payment_conflict"
+            )
+        Booking.objects.filter(pk=booking.pk).update(
+            payment_intent_id=intent_id, payment_client_secret=client_secret
+        )
+    booking.payment_intent_id = intent_id
+    booking.payment_client_secret = client_secret
+
+
+class PaymentOutcome(StrEnum):
+    CONFIRMED = "confirmed"
+    ALREADY_CONFIRMED = "already_confirmed"
+    ALREADY_RECORDED = "already_recorded"
+    REFUND_DUE = "refunding"
+
+
+@dataclass(frozen=True)
+class PaymentResult:
+    outcome: PaymentOutcome
+    reason: str = ""  # why money is owed back (REFUND_DUE): paid_after_cancel, seats_lost, ...
+
+
+def record_payment(
+    *, booking: Booking, amount: Decimal, intent_id: str = "", now: datetime | None = None
+) -> PaymentResult:
+    """The payment provider says ``amount`` was paid for ``booking``: make the seats the
+    customer's for good, or, when that can no longer be, record the money and owe it back.
+
+    Decided on the locked rows:
+    - confirmed already: nothing changes (a replayed or repeated event);
+    - money already recorded on a booking that is not confirmed: nothing more (its refund is
+      already owed);
+    - cancelled (by its customer, an admin, or with its show): the money is recorded and owed
+      back (``paid_after_cancel``);
+    - pending or expired, its show cancelled or started: cancelled, money owed back
+      (``show_cancelled``, ``show_started``);
+    - pending or expired, its seats still free (a lapsed hold's seats are claimed again; the
+      unique index refuses the claim when another buyer took one): confirmed, tickets issued,
+      receipt queued (``booking_confirmed``);
+    - otherwise its seats are lost: cancelled, money owed back (``seats_lost``).
+    Money owed back is announced with ``refund_due`` in the same transaction (the payment layer
+    refunds through its worker). ``intent_id`` is stored when the booking has none yet.
+    """
+    now = now or timezone.now()
+    seat_ids = list(booking.seats.values_list("seat_id", flat=True))
+    with locks.atomic():
+        show = locks.share_lock_show(booking.showtime_id)
+        # Our rows and every live row on our seats, in the global order, then the booking.
+        locks.lock_seat_rows(
+            Q(showtime_id=booking.showtime_id, seat_id__in=seat_ids)
+            & (Q(booking_id=booking.pk) | Q(is_live=True))
+        )
+        locked = locks.lock_booking_row(booking.pk)
+        if intent_id and not locked.payment_intent_id:
+            Booking.objects.filter(pk=locked.pk).update(payment_intent_id=intent_id)
+        if locked.status == S.CONFIRMED:
+            return PaymentResult(PaymentOutcome.ALREADY_CONFIRMED)
+        if locked.paid_amount > 0:
+            return PaymentResult(PaymentOutcome.ALREADY_RECORDED)
+        if locked.status == S.CANCELLED:
+            Booking.objects.filter(pk=locked.pk).update(paid_amount=amount)
+            locked.paid_amount = amount
+            signals.refund_due.send(sender=Booking, booking=locked)
+            return PaymentResult(PaymentOutcome.REFUND_DUE, "paid_after_cancel")
+        reason = ""
+        if show.status != ShowtimeStatus.SCHEDULED:
+            reason = "show_cancelled"
+        elif show.starts_at <= now:
+            reason = "show_started"
+        else:
+            try:
+                with transaction.atomic():
+                    release_lapsed(showtime_id=booking.showtime_id, seat_ids=seat_ids, now=now)
+                    # Our own lapsed rows were just released too; claim every seat back.
+                    BookingSeat.objects.filter(booking=locked).update(
+                        is_live=True, hold_expires_at=None
+                    )
+            except IntegrityError:
+                reason = "seats_lost"
+        if reason:
+            _cancel(locked, reason=reason, now=now, paid_amount=amount)
+            return PaymentResult(PaymentOutcome.REFUND_DUE, reason)
+        states.transition(locked, S.CONFIRMED, confirmed_at=now, paid_amount=amount)
+        _issue_tickets(locked, now=now)
+        seatmap_cache.seats_changed(locked.showtime_id, seat_ids)
+        signals.booking_confirmed.send(sender=Booking, booking=locked)
+    booking.refresh_from_db()
+    return PaymentResult(PaymentOutcome.CONFIRMED)
+
+
+def record_refund(*, booking: Booking, amount: Decimal) -> None:
+    """Add a refund that the payment provider has confirmed. The database refuses a total
+    refund above what was paid (booking_refund_not_above_paid)."""
+    Booking.objects.filter(pk=booking.pk).update(refunded_amount=F("refunded_amount") + amount)
+    booking.refresh_from_db(fields=["refunded_amount"])
+
+
+def _issue_tickets(booking: Booking, *, now: datetime) -> None:
+    Ticket.objects.bulk_create(
+        Ticket(booking_seat=seat, code=tickets.new_code(), issued_at=now)
+        for seat in BookingSeat.objects.filter(booking=booking).order_by("seat_id")
+    )
