@@ -43,14 +43,16 @@ called inside such a transaction (or one the caller bounded with
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from django.db import connection
 from django.db.models import Q
 
 from boxoffice.accounts.models import User
+from boxoffice.catalog.models import Seat
 from boxoffice.core.locks import advisory_xact_lock, bounded, set_lock_timeout
 from boxoffice.schedule.models import Showtime
 
@@ -66,8 +68,13 @@ FIRST_POLICY = 0x5EA7_0001
 
 @dataclass(frozen=True)
 class Show:
+    """The show as it is under its shared lock. ``terms`` (screen, movie, currency, base price)
+    and ``seats_present`` are read only for a hold (``share_lock_show(..., for_hold=...)``)."""
+
     status: str
     starts_at: datetime
+    terms: tuple[int, int, str, Decimal] | None = None
+    seats_present: int | None = None
 
 
 def lock_customer(user: User) -> None:
@@ -84,22 +91,48 @@ def lock_best_available(showtime_id: int) -> None:
     advisory_xact_lock(BEST_AVAILABLE + showtime_id)
 
 
-def share_lock_show(showtime_id: int) -> Show:
+def share_lock_show(showtime_id: int, *, for_hold: Sequence[int] | None = None) -> Show:
     """Read the show's status and start under a shared lock (PostgreSQL ``FOR SHARE``): holds
     and payments of one show share it with each other, while a change or cancellation of the
     show (``FOR NO KEY UPDATE`` / UPDATE) waits for them, and they for it. So a hold or a payment is
     decided either wholly before a show's cancellation or wholly after it. On SQLite the
-    transaction's write lock already orders them."""
+    transaction's write lock already orders them.
+
+    A hold passes ``for_hold`` (the seat ids it asks for, possibly none): the same statement
+    then also reads the show's sold terms and how many of those seats are still seats of its
+    screen, so a hold judges its prices and seats against the show as it is now, not the copy
+    it read before its transaction (an admin may have moved the show or rebuilt its grid in
+    between), at no extra round trip."""
+    hold = for_hold is not None
+    ids = list(for_hold or ())
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT status, starts_at FROM schedule_showtime WHERE id = %s FOR SHARE",
-                [showtime_id],
+                "SELECT s.status, s.starts_at, s.screen_id, s.movie_id, s.currency, s.base_price,"
+                " (SELECT count(*) FROM catalog_seat c"
+                "   WHERE c.id = ANY(%s) AND c.screen_id = s.screen_id)"
+                " FROM schedule_showtime s WHERE s.id = %s FOR SHARE OF s",
+                [ids, showtime_id],
             )
-            status, starts_at = cursor.fetchone()
+            status, starts_at, screen_id, movie_id, currency, base_price, present = (
+                cursor.fetchone()
+            )
+    else:
+        row = Showtime.objects.values(
+            "status", "starts_at", "screen_id", "movie_id", "currency", "base_price"
+        ).get(pk=showtime_id)
+        status, starts_at = row["status"], row["starts_at"]
+        screen_id, movie_id = row["screen_id"], row["movie_id"]
+        currency, base_price = row["currency"], row["base_price"]
+        present = Seat.objects.filter(pk__in=ids, screen_id=screen_id).count() if ids else 0
+    if not hold:
         return Show(status=status, starts_at=starts_at)
-    show = Showtime.objects.values("status", "starts_at").get(pk=showtime_id)
-    return Show(status=show["status"], starts_at=show["starts_at"])
+    return Show(
+        status=status,
+        starts_at=starts_at,
+        terms=(screen_id, movie_id, currency, base_price),
+        seats_present=present,
+    )
 
 
 def lock_rows(showtime_id: int, rows: Iterable[int]) -> None:

@@ -199,3 +199,103 @@ def test_negative_control_rebuild_without_locking_the_shows(make_showtime, theat
     problems = rebuild_while_holding(make_showtime, theater, monkeypatch, TRIALS)
     print("NEGATIVE CONTROL rebuild without the show locks:", problems[:2])
     assert problems
+
+
+# --- 3. the show or its grid changed between a hold's first reads and its transaction -----------
+
+
+def hold_after_a_change(make_showtime, theater, monkeypatch, change: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """A customer asks for a seat of a show no one has booked yet; the hold reads the show and
+    checks the seat, then (a test-only wait) lets an admin finish a change before it opens its
+    transaction: ``grid`` rebuilds the screen's seats, ``show`` moves the show into the evening
+    and changes its currency. The hold must then be refused (409), never priced or placed
+    against its stale copy, and never a 500. Returns what went wrong."""
+    from boxoffice.booking.models import Booking
+    from boxoffice.booking.services import holds
+
+    changed = threading.Event()
+    hold_seats = holds._hold_seats
+
+    def after_the_change(**kwargs):  # type: ignore[no-untyped-def]
+        changed.wait(timeout=5)
+        return hold_seats(**kwargs)
+
+    monkeypatch.setattr(holds, "_hold_seats", after_the_change)
+    admin = bearer(make_user("planner", role="admin", is_staff=True))
+    buyer = bearer(make_user("first"))
+    problems = []
+    for trial in range(TRIALS):
+        changed.clear()
+        screen = Screen.objects.create(theater=theater, name=f"Screen {trial + 2}")
+        generate_seat_grid(screen=screen, rows=2, seats_per_row=6)
+        morning = timezone.now().astimezone(theater.tzinfo).replace(
+            hour=10, minute=0, second=0, microsecond=0
+        ) + timezone.timedelta(days=2 + trial)
+        show = make_showtime(screen=screen, starts_at=morning)
+        seat = seat_ids(show.screen_id)[0]
+        if change == "grid":
+            url, body = (
+                f"/api/v1/screens/{screen.pk}/seats/generate/",
+                {"rows": 4, "seats_per_row": 6},
+            )
+            request = admin.post
+        else:
+            url = f"/api/v1/showtimes/{show.pk}/"
+            body = {
+                "currency": "eur",
+                "starts_at": (morning + timezone.timedelta(hours=9)).isoformat(),
+            }
+            request = admin.patch
+
+        def admin_change(url=url, body=body, request=request):  # type: ignore[no-untyped-def]
+            try:
+                return request(url, body, format="json")
+            finally:
+                changed.set()
+
+        hold = Actor(
+            "hold",
+            lambda s=seat, pk=show.pk: buyer.post(
+                "/api/v1/bookings/", {"showtime": pk, "seats": [s]}, format="json"
+            ),
+        )
+        (held, changed_answer) = race(hold, Actor("change", admin_change, delay=LATE))
+        if held.error or changed_answer.error:
+            problems.append(f"trial {trial}: {(held.error or changed_answer.error)[-400:]}")
+            continue
+        if changed_answer.result.status_code not in (200, 201):
+            problems.append(
+                f"trial {trial}: the change answered {changed_answer.result.status_code}"
+            )
+        if held.result.status_code != 409:
+            booking = Booking.objects.filter(showtime=show).first()
+            show.refresh_from_db()
+            problems.append(
+                f"trial {trial}: hold {held.result.status_code}"
+                + (
+                    f", booking in {booking.currency} for a show in {show.currency}"
+                    if booking is not None
+                    else ""
+                )
+            )
+    return problems
+
+
+@pytest.mark.parametrize("change", ["grid", "show"])
+def test_a_hold_is_judged_against_the_show_as_it_is_under_its_lock(
+    make_showtime, theater, monkeypatch, change
+):
+    assert hold_after_a_change(make_showtime, theater, monkeypatch, change) == []
+
+
+@pytest.mark.negative_control
+@pytest.mark.parametrize("change", ["grid", "show"])
+def test_negative_control_a_hold_priced_from_its_stale_copy(
+    make_showtime, theater, monkeypatch, change
+):
+    from boxoffice.booking.services import holds
+
+    monkeypatch.setattr(holds, "_refuse_changed", lambda *args: None)
+    problems = hold_after_a_change(make_showtime, theater, monkeypatch, change)
+    print(f"NEGATIVE CONTROL stale copy ({change}):", problems[:2])
+    assert problems

@@ -514,7 +514,7 @@ def test_negative_control_show_cancel_vs_payment_without_the_show_lock(
     """The payment reads the show without the shared lock, so the show's cancel does not
     wait for it: a late payment decides on a show that is cancelled meanwhile."""
 
-    def unlocked(showtime_id: int) -> locks.Show:
+    def unlocked(showtime_id: int, **kwargs: Any) -> locks.Show:
         show = Showtime.objects.values("status", "starts_at").get(pk=showtime_id)
         if "share_lock_show" in getattr(_thread, "pause", ()):
             time.sleep(PAUSE)
@@ -584,7 +584,7 @@ def test_negative_control_two_deliveries_without_row_locks(soon, localstripe, mo
     test counts as a broken trial: Stripe would have to retry a payment we had taken."""
     pause_point(monkeypatch, states, "transition", "after")
 
-    def unlocked_show(showtime_id: int) -> locks.Show:
+    def unlocked_show(showtime_id: int, **kwargs: Any) -> locks.Show:
         return locks.Show(**Showtime.objects.values("status", "starts_at").get(pk=showtime_id))
 
     monkeypatch.setattr(locks, "share_lock_show", unlocked_show)

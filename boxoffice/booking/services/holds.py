@@ -197,7 +197,14 @@ def create_hold(
             )
         return seats
 
-    return _hold_seats(user=user, showtime=showtime, now=now, adding=len(seats), pick=pick)
+    return _hold_seats(
+        user=user,
+        showtime=showtime,
+        now=now,
+        adding=len(seats),
+        pick=pick,
+        named=[seat.pk for seat in seats],
+    )
 
 
 BEST_AVAILABLE_ATTEMPTS = 5
@@ -331,6 +338,29 @@ def hold_best_available(
     )
 
 
+def _refuse_changed(showtime: Showtime, show: locks.Show, named: Sequence[int]) -> None:
+    """The show or its grid changed between the hold's first reads and its lock: an admin moved
+    it, gave it another screen, film, currency or price, or rebuilt the screen's seats (which a
+    rebuild may do until the first booking). The hold was checked and would be priced against
+    the old copy, so it is refused and the customer reloads the seat map."""
+    if show.terms is not None and show.terms != (
+        showtime.screen_id,
+        showtime.movie_id,
+        showtime.currency,
+        showtime.base_price,
+    ):
+        raise Conflict(
+            "This show was changed a moment ago; reload its seat map and choose again.",
+            code="showtime_changed",
+        )
+    if named and show.seats_present is not None and show.seats_present != len(named):
+        raise Conflict(
+            "This screen's seats were rearranged a moment ago; reload the seat map and choose "
+            "again.",
+            code="seats_changed",
+        )
+
+
 def _hold_seats(
     *,
     user: User,
@@ -339,6 +369,7 @@ def _hold_seats(
     adding: int,
     pick: Callable[[], Sequence[Seat]],
     serialize: bool = False,
+    named: Sequence[int] = (),
 ) -> Booking:
     """The one transaction that writes a hold, shared by named seats and best available: in
     the lock order, the customer's row (the cap), the show's best-available lock when
@@ -351,8 +382,9 @@ def _hold_seats(
             locks.lock_customer(user)
             if serialize:
                 locks.lock_best_available(showtime.pk)
-            show = locks.share_lock_show(showtime.pk)
+            show = locks.share_lock_show(showtime.pk, for_hold=named)
             _refuse_unsellable(show.status, show.starts_at, now)
+            _refuse_changed(showtime, show, named)
             _refuse_over_cap(user=user, showtime_id=showtime.pk, adding=adding, now=now)
             seats = pick()
             by_id = {seat.pk: seat for seat in seats}
