@@ -321,6 +321,8 @@ class BookingViewSet(
                 "wheelchair_only",
                 "companion_only",
                 "single_seat_gap",
+                "showtime_changed",
+                "seats_changed",
             ),
             503: DATABASE_UNAVAILABLE,
         },
