@@ -25,8 +25,8 @@ from boxoffice.catalog.models import Genre, Movie, Screen, Theater
 from boxoffice.catalog.services import generate_seat_grid
 from boxoffice.schedule.models import Showtime
 from boxoffice.schedule.services import create_showtime
-
-PASSWORD = "correct-horse-battery-staple"
+from tests.support.auth import PASSWORD
+from tests.support.stripe import start_localstripe
 
 
 def _is_postgres_run() -> bool:
@@ -68,42 +68,13 @@ def _database_is_what_we_asked_for(django_db_setup, django_db_blocker):  # type:
         )
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def localstripe() -> Iterator[str]:
-    """A real localstripe (Stripe emulator) on a free port, from scratch, for the whole session.
-    The official stripe client reaches it through STRIPE_API_BASE."""
-    import subprocess
-    import sys
-    import time
-    import urllib.request
-
+    """A real localstripe (Stripe emulator) on a free port, from scratch, for the whole session
+    (one per xdist worker). The official stripe client reaches it through STRIPE_API_BASE."""
     from django.conf import settings
 
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "localstripe", "--port", str(port), "--from-scratch"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            urllib.request.urlopen(f"{base}/js.stripe.com/v3/", timeout=1).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise RuntimeError("localstripe did not start") from None
-            time.sleep(0.1)
+    proc, base = start_localstripe()
     previous = settings.STRIPE_API_BASE
     settings.STRIPE_API_BASE = base
     try:

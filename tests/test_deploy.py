@@ -20,7 +20,7 @@ import pytest
 import yaml
 from django.db import connection
 
-from tests.conftest import _free_port
+from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = (ROOT / "deploy" / "Dockerfile").read_text()
@@ -164,7 +164,7 @@ def test_the_images_collectstatic_step_runs(tmp_path):
     ids=["scripts-serve", "plain-wsgi"],
 )
 def test_the_production_server_answers_its_health_check(tmp_path, command):
-    port = _free_port()
+    port = free_port()
     env = _production_env(
         DATABASE_URL=f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
         HOST="127.0.0.1",

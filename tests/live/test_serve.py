@@ -33,8 +33,9 @@ from django.db import connection
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from tests.conftest import make_user
-from tests.live.server import Server, free_port, server_env
+from tests.live.server import Server, server_env
 from tests.live.sse import Events
+from tests.support.net import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -17,8 +17,8 @@ from boxoffice.payments import gateway
 from boxoffice.payments import services as payment_services
 from boxoffice.schedule.models import Showtime
 from tests.conftest import bearer, future, make_user
+from tests.support.tasks import run_worker
 
-from .conftest import run_worker
 from .helpers import (
     confirmed_booking,
     hold,

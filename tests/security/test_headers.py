@@ -171,7 +171,7 @@ def test_cors_preflight_from_the_allowed_origin(api, cors):
 
 
 def test_cors_get_from_the_allowed_origin_with_credentials(customer, cors):
-    from .helpers import browser_login
+    from tests.support.auth import browser_login
 
     client = browser_login(customer)
     response = client.get(ME, HTTP_ORIGIN=APP)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import _free_port
+from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).with_name("gunicorn")
@@ -98,7 +98,7 @@ def gunicorn_server(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     # Another process may take the free port between our probe and gunicorn's bind (and then
     # answer in its place): the health check must be logged by *our* server, else retry.
     for _ in range(3):
-        port = _free_port()
+        port = free_port()
         access_log.write_text("")
         server_log = (tmp_path / "server.log").open("w")
         proc = subprocess.Popen(

@@ -15,7 +15,9 @@ from playwright.sync_api import expect
 
 from boxoffice.booking.models import Booking, Ticket
 from tests.conftest import PASSWORD, make_user
-from tests.payments.conftest import booking_status, run_worker, wait_for
+from tests.payments.conftest import booking_status
+from tests.support.net import wait_for
+from tests.support.tasks import run_worker
 
 from .conftest import DESKTOP, PHONE, axe_violations, book, sign_in
 
