@@ -21,6 +21,7 @@ import yaml
 from django.db import connection
 
 from tests.support.net import free_port
+from tests.support.processes import manage_ok
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = (ROOT / "deploy" / "Dockerfile").read_text()
@@ -228,12 +229,7 @@ def _migrate_then_request(database_url: str, tmp_path: Path) -> None:
     )
 
     def manage(*args: str) -> str:
-        result = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
-        )  # fmt: skip
-        assert result.returncode == 0, result.stderr
-        return result.stdout
+        return manage_ok(*args, env=env, timeout=300)
 
     manage("migrate", "--noinput", "-v0")
     status, entries = manage("shell", "-c", REQUEST_AFTER_MIGRATE).split()[-2:]

@@ -25,6 +25,7 @@ from boxoffice.schedule.models import NO_OVERLAP_CONSTRAINT, Showtime, ShowtimeS
 from tests.concurrency.guards import without_constraint
 from tests.conftest import bearer, future
 from tests.support.net import free_port
+from tests.support.processes import manage_ok
 
 THREADS = 12
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -157,12 +158,7 @@ def sqlite_server(tmp_path: Path):  # type: ignore[no-untyped-def]
     )
 
     def manage(*args: str) -> str:
-        result = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=180, check=False,
-        )  # fmt: skip
-        assert result.returncode == 0, result.stderr
-        return result.stdout
+        return manage_ok(*args, env=env, timeout=180)
 
     manage("migrate", "--noinput")
     manage("createcachetable")
