@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -56,6 +57,26 @@ def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = selected
+
+
+# Modules whose tests each open tens of PostgreSQL connections at once (racing threads): under
+# xdist they share one scope, so they run one after another on one worker and never together
+# exhaust the server's max_connections (100 by default).
+_RACE_MODULES = ("tests/concurrency/", "tests/seatrules/test_race.py")
+
+
+def pytest_xdist_make_scheduler(config, log):  # type: ignore[no-untyped-def]
+    """``--dist loadfile`` (the Makefile's), with every race module in one scope."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class _Scheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope = super()._split_scope(nodeid)
+            return "races" if scope.startswith(_RACE_MODULES) else scope
+
+    return _Scheduling(config, log)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -106,10 +127,16 @@ def _fresh_caches(request):  # type: ignore[no-untyped-def]
         store.clear()
 
 
+@pytest.fixture(scope="session")
+def _media_root(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+    """Uploaded files of this session (of this xdist worker): no two workers share a folder."""
+    return tmp_path_factory.mktemp("media")
+
+
 @pytest.fixture(autouse=True)
-def _fast_and_quiet(settings):  # type: ignore[no-untyped-def]
+def _fast_and_quiet(settings, _media_root):  # type: ignore[no-untyped-def]
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.MEDIA_ROOT = "/tmp/boxoffice-test-media"
+    settings.MEDIA_ROOT = str(_media_root)
 
 
 @pytest.fixture(autouse=True)

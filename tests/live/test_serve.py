@@ -36,10 +36,11 @@ from tests.conftest import make_user
 from tests.live.server import Server, server_env
 from tests.live.sse import Events
 from tests.support.net import free_port
+from tests.support.workers import redis_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-REDIS_URL = "redis://127.0.0.1:6379/15"
+REDIS_URL = redis_url()  # a database of this xdist worker's own
 
 
 def _database_url(folder: Path) -> str:
