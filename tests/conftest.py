@@ -113,9 +113,12 @@ def _stripe_emulator(localstripe):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(autouse=True)
-def _fresh_caches(request):  # type: ignore[no-untyped-def]
+def _fresh_caches(request, django_db_blocker):  # type: ignore[no-untyped-def]
     """Ids are reused after a test's rollback, but local-memory caches and the seat map's
-    per-process copies are not rolled back: start every test without them."""
+    per-process copies are not rolled back: start every test without them. Neither is what a
+    transactional test (a live server's, say) committed to the database cache, the default:
+    its table is no model's, so the flush after the test leaves it, and a later test on the
+    same worker would find its throttle counters (a 429 where a 403 was expected)."""
     from boxoffice.booking import seatmap_cache
 
     seatmap_cache._LOCAL.clear()
@@ -125,6 +128,17 @@ def _fresh_caches(request):  # type: ignore[no-untyped-def]
 
     for store in _caches.values():
         store.clear()
+    marker = request.node.get_closest_marker("django_db")
+    committed = "transactional_db" in request.fixturenames or bool(
+        marker and marker.kwargs.get("transaction")
+    )
+    if committed:
+        from django.core.cache import caches
+        from django.core.cache.backends.db import DatabaseCache
+
+        if isinstance(caches["default"], DatabaseCache):
+            with django_db_blocker.unblock():
+                caches["default"].clear()
 
 
 @pytest.fixture(scope="session")
