@@ -5,6 +5,7 @@ refuses to run on anything else, so they can never silently skip."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -77,6 +78,21 @@ def pytest_xdist_make_scheduler(config, log):  # type: ignore[no-untyped-def]
             return "races" if scope.startswith(_RACE_MODULES) else scope
 
     return _Scheduling(config, log)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -> None:  # type: ignore[no-untyped-def]
+    """pytest-django's hook, after its per-worker suffix: on SQLite the test database is a file
+    (db.sqlite3-test_gwN), and a connection still open when an earlier run dropped it leaves its
+    -wal and -shm behind; SQLite would replay that WAL into the new file of the same name."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] == "django.db.backends.sqlite3" and db.get("TEST", {}).get("NAME"):
+        name = db["TEST"]["NAME"]
+        for leftover in (name, f"{name}-wal", f"{name}-shm", f"{name}-journal"):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(leftover)
 
 
 @pytest.fixture(scope="session", autouse=True)
