@@ -13,6 +13,11 @@ PORT ?= 8000
 # and database when it can.
 TEST_DATABASE_URL ?= postgres://boxoffice@127.0.0.1:5432/boxoffice
 export TEST_DATABASE_URL
+# Both passes run on PYTEST_WORKERS xdist workers (each with its own test database, Redis db,
+# localstripe and media folder); a test module stays on one worker (--dist loadfile).
+# PYTEST_WORKERS=0 runs serially, in one process.
+PYTEST_WORKERS ?= 6
+XDIST := -n $(PYTEST_WORKERS) $(if $(filter 0,$(PYTEST_WORKERS)),,--dist loadfile)
 PIP_COMPILE := $(BIN)/pip-compile --quiet --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links
 
 .PHONY: run test test-sqlite test-postgres test-postgres-only test-services test-resilience lint fmt lock clean
@@ -40,12 +45,12 @@ test: $(BIN)/.installed
 	if [ $$rc -eq 0 ]; then $(MAKE) --no-print-directory test-postgres-only; fi
 
 test-sqlite: $(BIN)/.installed
-	env -u DATABASE_URL $(BIN)/pytest $(PYTEST_ARGS)
+	env -u DATABASE_URL $(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
 
 test-postgres: $(BIN)/.installed test-services test-postgres-only
 
 test-postgres-only: $(BIN)/.installed
-	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest $(PYTEST_ARGS)
+	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
 
 # chromium, Redis, PostgreSQL with the test role and database (see the script's header).
 test-services:

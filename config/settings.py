@@ -146,6 +146,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # The test database is a file too (pytest-django suffixes its name per xdist worker, e.g.
+    # db.sqlite3-test_gw0): in memory, a live server's threads would share the test's one
+    # connection; in a file each thread has its own, as each request has in production.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "db.sqlite3-test")}
 
 # --- Cache ------------------------------------------------------------------------------------
 # Throttle counters must be shared by every server process. The database cache needs nothing

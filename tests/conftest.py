@@ -5,6 +5,7 @@ refuses to run on anything else, so they can never silently skip."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -13,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,8 +27,8 @@ from boxoffice.catalog.models import Genre, Movie, Screen, Theater
 from boxoffice.catalog.services import generate_seat_grid
 from boxoffice.schedule.models import Showtime
 from boxoffice.schedule.services import create_showtime
-
-PASSWORD = "correct-horse-battery-staple"
+from tests.support.auth import PASSWORD
+from tests.support.stripe import start_localstripe
 
 
 def _is_postgres_run() -> bool:
@@ -58,6 +60,41 @@ def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def
         items[:] = selected
 
 
+# Modules whose tests each open tens of PostgreSQL connections at once (racing threads): under
+# xdist they share one scope, so they run one after another on one worker and never together
+# exhaust the server's max_connections (100 by default).
+_RACE_MODULES = ("tests/concurrency/", "tests/seatrules/test_race.py")
+
+
+def pytest_xdist_make_scheduler(config, log):  # type: ignore[no-untyped-def]
+    """``--dist loadfile`` (the Makefile's), with every race module in one scope."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class _Scheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope = super()._split_scope(nodeid)
+            return "races" if scope.startswith(_RACE_MODULES) else scope
+
+    return _Scheduling(config, log)
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -> None:  # type: ignore[no-untyped-def]
+    """pytest-django's hook, after its per-worker suffix: on SQLite the test database is a file
+    (db.sqlite3-test_gwN), and a connection still open when an earlier run dropped it leaves its
+    -wal and -shm behind; SQLite would replay that WAL into the new file of the same name."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] == "django.db.backends.sqlite3" and db.get("TEST", {}).get("NAME"):
+        name = db["TEST"]["NAME"]
+        for leftover in (name, f"{name}-wal", f"{name}-shm", f"{name}-journal"):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(leftover)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _database_is_what_we_asked_for(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
     with django_db_blocker.unblock():
@@ -66,44 +103,26 @@ def _database_is_what_we_asked_for(django_db_setup, django_db_blocker):  # type:
         assert vendor == "postgresql", (
             f"DATABASE_URL asks for PostgreSQL but the tests use {vendor}"
         )
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    yield
+    # Before pytest-django drops the test database: a connection some test's thread or child
+    # process left open (a live server's thread, a stream) would make the DROP fail with "is
+    # being accessed by other users", an error on whichever test ran last. End them.
+    if vendor == "postgresql":
+        with django_db_blocker.unblock():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
 
 
 @pytest.fixture(scope="session")
 def localstripe() -> Iterator[str]:
-    """A real localstripe (Stripe emulator) on a free port, from scratch, for the whole session.
-    The official stripe client reaches it through STRIPE_API_BASE."""
-    import subprocess
-    import sys
-    import time
-    import urllib.request
-
+    """A real localstripe (Stripe emulator) on a free port, from scratch, for the whole session
+    (one per xdist worker). The official stripe client reaches it through STRIPE_API_BASE."""
     from django.conf import settings
 
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "localstripe", "--port", str(port), "--from-scratch"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            urllib.request.urlopen(f"{base}/js.stripe.com/v3/", timeout=1).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise RuntimeError("localstripe did not start") from None
-            time.sleep(0.1)
+    proc, base = start_localstripe()
     previous = settings.STRIPE_API_BASE
     settings.STRIPE_API_BASE = base
     try:
@@ -121,9 +140,12 @@ def _stripe_emulator(localstripe):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(autouse=True)
-def _fresh_caches(request):  # type: ignore[no-untyped-def]
+def _fresh_caches(request, django_db_blocker):  # type: ignore[no-untyped-def]
     """Ids are reused after a test's rollback, but local-memory caches and the seat map's
-    per-process copies are not rolled back: start every test without them."""
+    per-process copies are not rolled back: start every test without them. Neither is what a
+    transactional test (a live server's, say) committed to the database cache, the default:
+    its table is no model's, so the flush after the test leaves it, and a later test on the
+    same worker would find its throttle counters (a 429 where a 403 was expected)."""
     from boxoffice.booking import seatmap_cache
 
     seatmap_cache._LOCAL.clear()
@@ -133,12 +155,29 @@ def _fresh_caches(request):  # type: ignore[no-untyped-def]
 
     for store in _caches.values():
         store.clear()
+    marker = request.node.get_closest_marker("django_db")
+    committed = "transactional_db" in request.fixturenames or bool(
+        marker and marker.kwargs.get("transaction")
+    )
+    if committed:
+        from django.core.cache import caches
+        from django.core.cache.backends.db import DatabaseCache
+
+        if isinstance(caches["default"], DatabaseCache):
+            with django_db_blocker.unblock():
+                caches["default"].clear()
+
+
+@pytest.fixture(scope="session")
+def _media_root(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+    """Uploaded files of this session (of this xdist worker): no two workers share a folder."""
+    return tmp_path_factory.mktemp("media")
 
 
 @pytest.fixture(autouse=True)
-def _fast_and_quiet(settings):  # type: ignore[no-untyped-def]
+def _fast_and_quiet(settings, _media_root):  # type: ignore[no-untyped-def]
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.MEDIA_ROOT = "/tmp/boxoffice-test-media"
+    settings.MEDIA_ROOT = str(_media_root)
 
 
 @pytest.fixture(autouse=True)

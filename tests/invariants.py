@@ -23,6 +23,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from tests.support.stripe import localstripe_list
+from tests.support.tasks import run_worker
+
 Query = Callable[[str, tuple], list[tuple]]
 
 # Every query returns rows describing a breach; each takes one parameter: an array of booking
@@ -90,15 +93,6 @@ def django_query(sql: str, params: tuple) -> list[tuple]:
         return list(cursor.fetchall())
 
 
-def run_worker() -> None:
-    """Run every queued task that is due, as ``manage.py worker`` would, then return."""
-    from django.core.management import call_command
-
-    call_command(
-        "db_worker", batch=True, startup_delay=False, interval=0, reload=False, verbosity=0
-    )
-
-
 def format_breaches(found: dict[str, list[tuple]], *, limit: int = 10) -> str:
     return "; ".join(
         f"{name}: {rows[:limit]}{' ...' if len(rows) > limit else ''}"
@@ -127,21 +121,7 @@ def assert_money_invariant(
 
 def localstripe_refunds_by_intent(base: str) -> dict[str, list[dict[str, Any]]]:
     """Every refund localstripe made, grouped by PaymentIntent (one listing for a whole test)."""
-    import requests
-
     by_intent: dict[str, list[dict[str, Any]]] = {}
-    query: dict[str, str | int] = {"limit": 100}
-    while True:
-        response = requests.get(
-            f"{base}/v1/refunds",
-            params=query,
-            headers={"Authorization": "Bearer sk_test_x"},
-            timeout=10,
-        )
-        response.raise_for_status()
-        page = response.json()
-        for refund in page["data"]:
-            by_intent.setdefault(refund["payment_intent"], []).append(refund)
-        if not page.get("has_more") or not page["data"]:
-            return by_intent
-        query["starting_after"] = page["data"][-1]["id"]
+    for refund in localstripe_list(base, "refunds"):
+        by_intent.setdefault(refund["payment_intent"], []).append(refund)
+    return by_intent

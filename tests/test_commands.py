@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
-import sys
 from datetime import timedelta
 from itertools import pairwise
 from pathlib import Path
@@ -20,6 +18,7 @@ from boxoffice.accounts.models import Role, User
 from boxoffice.catalog.models import Genre, Movie, Screen, Seat, Theater
 from boxoffice.schedule.models import Showtime
 from tests.conftest import make_user
+from tests.support.processes import manage
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -212,18 +211,6 @@ def production_env(**extra: str) -> dict[str, str]:
         **extra,
     )
     return env
-
-
-def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def test_check_deploy_passes_in_production_mode():

@@ -20,7 +20,8 @@ import pytest
 import yaml
 from django.db import connection
 
-from tests.conftest import _free_port
+from tests.support.net import free_port
+from tests.support.processes import manage_ok
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = (ROOT / "deploy" / "Dockerfile").read_text()
@@ -164,7 +165,7 @@ def test_the_images_collectstatic_step_runs(tmp_path):
     ids=["scripts-serve", "plain-wsgi"],
 )
 def test_the_production_server_answers_its_health_check(tmp_path, command):
-    port = _free_port()
+    port = free_port()
     env = _production_env(
         DATABASE_URL=f"sqlite:///{tmp_path / 'deploy.sqlite3'}",
         HOST="127.0.0.1",
@@ -228,12 +229,7 @@ def _migrate_then_request(database_url: str, tmp_path: Path) -> None:
     )
 
     def manage(*args: str) -> str:
-        result = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
-        )  # fmt: skip
-        assert result.returncode == 0, result.stderr
-        return result.stdout
+        return manage_ok(*args, env=env, timeout=300)
 
     manage("migrate", "--noinput", "-v0")
     status, entries = manage("shell", "-c", REQUEST_AFTER_MIGRATE).split()[-2:]

@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 from boxoffice.accounts.models import Role, User
 from boxoffice.catalog.models import Genre
 from tests.conftest import PASSWORD, make_user
+from tests.support.auth import browser_login, csrf_header
 
 REGISTER = "/api/v1/auth/register/"
 LOGIN = "/api/v1/auth/login/"
@@ -32,18 +33,6 @@ def assert_error(response, status: int, attr: str | None = "__any__") -> dict:
     if attr != "__any__":
         assert attr in [e["attr"] for e in body["errors"]], body
     return body
-
-
-def browser_login(user: User, *, password: str = PASSWORD) -> APIClient:
-    """A browser-like client: CSRF checks on, signed in through the cookie login."""
-    client = APIClient(enforce_csrf_checks=True)
-    response = client.post(LOGIN, {"username": user.username, "password": password}, format="json")
-    assert response.status_code == 200, response.content
-    return client
-
-
-def csrf_header(client: APIClient) -> dict[str, str]:
-    return {"HTTP_X_CSRFTOKEN": client.cookies["csrftoken"].value}
 
 
 # --- Registration -------------------------------------------------------------------------------

@@ -8,8 +8,9 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
 from tests.conftest import PASSWORD, make_user
+from tests.support.auth import browser_login, csrf_header
 
-from .test_auth import LOGOUT, REFRESH, TOKEN, assert_error, browser_login, csrf_header
+from .test_auth import LOGOUT, REFRESH, TOKEN, assert_error
 
 pytestmark = pytest.mark.django_db
 

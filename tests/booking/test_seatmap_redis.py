@@ -10,8 +10,9 @@ import pytest
 from django.core.cache import caches
 
 from boxoffice.booking.services import create_hold, expire_bookings
+from tests.support.workers import redis_url
 
-REDIS_URL = "redis://127.0.0.1:6379/15"
+REDIS_URL = redis_url()  # a database of this xdist worker's own
 
 
 @pytest.fixture

@@ -42,7 +42,6 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-import requests
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
@@ -56,7 +55,7 @@ from boxoffice.payments import gateway
 from boxoffice.payments import services as payments
 from boxoffice.payments.models import StripeEvent
 from boxoffice.schedule.models import Showtime
-from tests.conftest import _free_port, bearer, make_user
+from tests.conftest import bearer, make_user
 from tests.invariants import (
     assert_money_invariant,
     breaches,
@@ -64,6 +63,7 @@ from tests.invariants import (
     localstripe_refunds_by_intent,
     run_worker,
 )
+from tests.support.stripe import lose_webhooks
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -162,16 +162,8 @@ def no_errors(finished: Iterable[Finished]) -> None:
 @pytest.fixture
 def lost_webhooks(localstripe) -> None:  # type: ignore[no-untyped-def]
     """localstripe's own deliveries go nowhere (a closed port): the tests deliver events
-    themselves, so no third actor joins a race. localstripe cannot unregister a webhook."""
-    response = requests.post(
-        f"{localstripe}/_config/webhooks/boxoffice",
-        data={
-            "url": f"http://127.0.0.1:{_free_port()}/lost/",
-            "secret": settings.STRIPE_WEBHOOK_SECRET,
-        },
-        timeout=5,
-    )
-    response.raise_for_status()
+    themselves, so no third actor joins a race."""
+    lose_webhooks(localstripe, settings.STRIPE_WEBHOOK_SECRET)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ the write lock taken when the transaction begins serialises the check and the in
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -25,6 +24,8 @@ from boxoffice.schedule import services
 from boxoffice.schedule.models import NO_OVERLAP_CONSTRAINT, Showtime, ShowtimeStatus
 from tests.concurrency.guards import without_constraint
 from tests.conftest import bearer, future
+from tests.support.net import free_port
+from tests.support.processes import manage_ok
 
 THREADS = 12
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -152,12 +153,6 @@ def test_negative_control_without_the_exclusion_constraint_a_screen_is_double_bo
 # processes over a fresh SQLite file, and real HTTP clients.
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 SETUP = """
 from rest_framework_simplejwt.tokens import RefreshToken
 from boxoffice.accounts.models import Role, User
@@ -183,17 +178,12 @@ def sqlite_server(tmp_path: Path):  # type: ignore[no-untyped-def]
     )
 
     def manage(*args: str) -> str:
-        result = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=180, check=False,
-        )  # fmt: skip
-        assert result.returncode == 0, result.stderr
-        return result.stdout
+        return manage_ok(*args, env=env, timeout=180)
 
     manage("migrate", "--noinput")
     manage("createcachetable")
     movie_id, screen_id, token = manage("shell", "-c", SETUP).split()[-3:]
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [
             str(Path(sys.executable).with_name("gunicorn")),

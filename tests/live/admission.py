@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import time
 
-from tests.live.server import wait_until
 from tests.live.sse import Events
+from tests.support.net import wait_for
 
 # Last-Event-ID values that are no feed position: each must get a snapshot. Sent as raw bytes:
 # UTF-8, and "²" also as its one Latin-1 byte (how WSGI servers and ASGI's latin-1 reading
@@ -73,7 +73,7 @@ def check_the_cap(url: str, cap: int, opened: list[Events]) -> list[Events]:
         time.sleep(0.2)
         return False
 
-    wait_until(admitted, 10, "a slot freed by the hang-up")
+    wait_for(admitted, timeout=10, what="a slot freed by the hang-up")
     assert again[-1].wait_for(1)[0]["event"] == "snapshot"
     still = Events(url, source="127.0.0.1")  # and the freed slot is taken again
     opened.append(still)

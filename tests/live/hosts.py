@@ -15,15 +15,12 @@ namespace's loopback. ``close`` ends every process left in them and deletes them
 from __future__ import annotations
 
 import contextlib
-import glob
 import os
-import pwd
-import shutil
 import signal
 import subprocess
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+
+from tests.support.pgcluster import PgCluster
 
 SUBNET = "10.213.0"
 ADDRESSES = {"db": f"{SUBNET}.1", "a": f"{SUBNET}.2", "b": f"{SUBNET}.3", "lan": f"{SUBNET}.254"}
@@ -88,76 +85,22 @@ def _enter(name: str) -> None:
         os.close(fd)
 
 
-def _pg_bin() -> Path:
-    if os.environ.get("PG_BIN"):
-        return Path(os.environ["PG_BIN"])
-    found = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4])
-    )
-    if found:
-        return Path(found[-1]).parent
-    initdb = shutil.which("initdb")
-    if initdb:
-        return Path(initdb).parent
-    raise RuntimeError("PostgreSQL server binaries (initdb, pg_ctl) not found; set PG_BIN")
+class Cluster(PgCluster):
+    """A throwaway PostgreSQL cluster (tests/support/pgcluster.py) in the db namespace, on that
+    namespace's own port 5432, trusting the subnet; ``create`` makes and starts it, with the
+    ``boxoffice`` database."""
 
-
-class Cluster:
-    """A throwaway PostgreSQL cluster in the db namespace: trust authentication for the
-    subnet, no fsync, its unix socket in its own folder (the test reads the database through
-    it). PostgreSQL refuses to run as root: it runs as ``postgres`` (or ``nobody``)."""
-
-    USER = "boxoffice"
     PORT = 5432
 
     def __init__(self, network: Network) -> None:
-        self.network = network
-        self.bin = _pg_bin()
-        self.dir = Path(tempfile.mkdtemp(prefix="boxoffice-live-pg-"))
-        self.data = self.dir / "data"
-        self.owner: list[str] = []
-        if os.geteuid() == 0:
-            for name in ("postgres", "nobody"):
-                with contextlib.suppress(KeyError):
-                    entry = pwd.getpwnam(name)
-                    os.chown(self.dir, entry.pw_uid, entry.pw_gid)
-                    self.owner = ["runuser", "-u", name, "--"]
-                    break
-
-    def _run(self, *argv: str, namespace: bool = False) -> None:
-        prefix = self.network.exec_prefix("db") if namespace else []
-        subprocess.run(
-            [*prefix, *self.owner, str(self.bin / argv[0]), *argv[1:]],
-            check=True,
-            timeout=60,
-            capture_output=True,
-            cwd=self.dir,
+        super().__init__(
+            port=self.PORT,
+            listen=(ADDRESSES["db"], "127.0.0.1"),
+            server_prefix=network.exec_prefix("db"),
+            trust=(f"{SUBNET}.0/24",),
+            folder_prefix="boxoffice-live-pg-",
         )
 
-    def start(self) -> None:
-        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", self.USER, "--no-sync")
-        with (self.data / "pg_hba.conf").open("a") as hba:
-            hba.write(f"host all all {SUBNET}.0/24 trust\n")
-        options = (
-            f"-p {self.PORT} -k {self.dir} -c listen_addresses={ADDRESSES['db']},127.0.0.1 "
-            "-c fsync=off -c full_page_writes=off -c synchronous_commit=off "
-            "-c max_connections=100"
-        )
-        log = str(self.dir / "postgres.log")
-        self._run("pg_ctl", "-D", str(self.data), "-l", log, "-w", "-o", options, "start",
-                  namespace=True)  # fmt: skip
-        self._run("createdb", "-h", str(self.dir), "-p", str(self.PORT), "-U", self.USER,
-                  "boxoffice")  # fmt: skip
-
-    def url(self, host: str) -> str:
-        return f"postgres://{self.USER}@{host}:{self.PORT}/boxoffice"
-
-    def conninfo(self) -> str:
-        """Through the unix socket: no network from the test process."""
-        return f"host={self.dir} port={self.PORT} user={self.USER} dbname=boxoffice"
-
-    def destroy(self) -> None:
-        if (self.data / "postmaster.pid").exists():
-            with contextlib.suppress(subprocess.SubprocessError, OSError):
-                self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
-        shutil.rmtree(self.dir, ignore_errors=True)
+    def create(self) -> None:
+        self.init()
+        self.create_database("boxoffice")

@@ -15,7 +15,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,12 +24,6 @@ SERVE = ROOT / "scripts" / "serve"
 # Inherited variables that would change what the server under test does.
 _DROP_PREFIXES = ("LIVE_", "BOOKING_", "WEB_", "GUNICORN_", "THROTTLE_", "PYTEST_")
 _DROP = {"DATABASE_URL", "CACHE_URL", "HOST", "PORT", "DJANGO_SETTINGS_MODULE", "GUNICORN_BIND"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def server_env(database_url: str, **overrides: str) -> dict[str, str]:
@@ -155,10 +149,3 @@ def _tcp_sockets(pid: int) -> list[tuple[tuple[str, int], tuple[str, int], str, 
 def _address(text: str) -> tuple[str, int]:
     host, port = text.split(":")
     return socket.inet_ntoa(bytes.fromhex(host)[::-1]), int(port, 16)
-
-
-def wait_until(predicate: Callable[[], object], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
-        time.sleep(0.05)

@@ -8,8 +8,9 @@ import pytest
 import requests
 
 from tests.catalog.test_posters import image_bytes, put_poster, upload
-from tests.live.server import Server, free_port, server_env
+from tests.live.server import Server, server_env
 from tests.live.test_serve import _database_url
+from tests.support.net import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -36,12 +36,14 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from tests.conftest import make_user
 from tests.live import admission
-from tests.live.server import Server, free_port, server_env, wait_until
+from tests.live.server import Server, server_env
 from tests.live.sse import Events
+from tests.support.net import free_port, wait_for
+from tests.support.workers import redis_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-REDIS_URL = "redis://127.0.0.1:6379/15"
+REDIS_URL = redis_url()  # a database of this xdist worker's own
 
 
 def _database_url(folder: Path) -> str:
@@ -355,7 +357,7 @@ def test_open_streams_keep_their_leases_and_a_dead_worker_frees_them(serve, show
 
     for pid in {server.serving_pid(events.local_port) for events in held}:
         os.kill(pid, signal.SIGKILL)
-    wait_until(lambda: all(events.ended for events in held), 10, "the streams to end")
+    wait_for(lambda: all(events.ended for events in held), timeout=10, what="the streams to end")
     killed = time.monotonic()
     admission.open_streams(url, 1, "127.0.0.6", opened)  # a live worker serves anyone
 
@@ -368,7 +370,7 @@ def test_open_streams_keep_their_leases_and_a_dead_worker_frees_them(serve, show
         time.sleep(0.2)
         return False
 
-    wait_until(admitted, 20, "the dead worker's leases to lapse")
+    wait_for(admitted, timeout=20, what="the dead worker's leases to lapse")
     # within the lease (2 s), give or take a worker's restart: not the default 120 s, let
     # alone forever
     assert time.monotonic() - killed < 2 + 10

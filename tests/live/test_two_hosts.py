@@ -29,8 +29,9 @@ import pytest
 import requests
 
 from tests.live.hosts import ADDRESSES, Cluster, Network
-from tests.live.server import ROOT, Server, server_env, wait_until
+from tests.live.server import ROOT, Server, server_env
 from tests.live.sse import Events
+from tests.support.net import wait_for
 
 pytestmark = pytest.mark.postgres
 
@@ -64,11 +65,11 @@ def hosts(tmp_path):  # type: ignore[no-untyped-def]
     try:
         network.up()
         phase("namespaces")
-        cluster.start()
+        cluster.create()
         phase("cluster")
         for role in ("a", "b"):
             env = server_env(
-                cluster.url(ADDRESSES["db"]),
+                cluster.url("boxoffice", ADDRESSES["db"]),
                 HOST=ADDRESSES[role],
                 PORT=str(PORT),
                 WEB_CONCURRENCY="1",
@@ -81,7 +82,7 @@ def hosts(tmp_path):  # type: ignore[no-untyped-def]
         seeded = subprocess.run(
             [*network.exec_prefix("db"), sys.executable, "-m", "tests.live.seed", str(BUYERS)],
             cwd=ROOT,
-            env=server_env(cluster.url("127.0.0.1")),
+            env=server_env(cluster.url("boxoffice")),
             capture_output=True,
             text=True,
             timeout=120,
@@ -123,7 +124,7 @@ def _hold(server: Server, token: str, showtime: int, seats: list[int]) -> tuple[
 
 
 def _database(cluster: Cluster, sql: str, *params: object) -> list[tuple]:
-    with psycopg.connect(cluster.conninfo(), autocommit=True) as conn:
+    with psycopg.connect(cluster.conninfo("boxoffice"), autocommit=True) as conn:
         return conn.execute(sql, params).fetchall()
 
 
@@ -187,6 +188,8 @@ def test_two_hosts_share_one_database_race_safely_and_hear_each_other(hosts):
     held = set(granted) | {seats[18], seats[19]}
     expected = {seat: ("held" if seat in held else "available") for seat in seats}
     for events in (on_a, on_b):
-        wait_until(lambda events=events: events.statuses() == expected, 10, "the final map")
+        wait_for(
+            lambda events=events: events.statuses() == expected, timeout=10, what="the final map"
+        )
     print(f"201s by host: {dict(by_host)}; seats granted: {len(granted)} of {len(hot)} hot")
     print(f"setup phases (s): {hosts['phases']}")

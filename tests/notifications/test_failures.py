@@ -22,7 +22,7 @@ from boxoffice.notifications.models import EmailNotification
 from boxoffice.notifications.tasks import send_booking_email
 from boxoffice.payments.models import Refund
 from tests.conftest import make_user
-from tests.payments.conftest import run_worker
+from tests.support.tasks import run_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -9,18 +9,17 @@ import json
 import time
 from datetime import timedelta
 
-import requests
 from django.conf import settings
 from django.utils import timezone
 
 from boxoffice.booking.models import Booking, BookingSeat
 from boxoffice.payments import gateway, services
+from tests.support.stripe import localstripe_list
 
 WEBHOOK = "/api/v1/payments/stripe/webhook/"
 GOOD_CARD = "4242424242424242"
 DECLINED_CARD = "4000000000000341"  # attaches, then declined when charged
 # localstripe accepts any secret key; Bearer auth is all its list endpoints need.
-LOCALSTRIPE_AUTH = {"Authorization": "Bearer sk_test_x"}
 
 
 def hold_only(client, showtime, n=2, seat_ids=None):  # type: ignore[no-untyped-def]
@@ -80,29 +79,13 @@ def expire_hold(booking_id: int, *, ago: timedelta = timedelta(minutes=1)) -> No
     BookingSeat.objects.filter(booking_id=booking_id).update(hold_expires_at=past)
 
 
-def _list_all(base: str, resource: str, **params: str) -> list[dict]:
-    """Every object of a localstripe list endpoint (lists are paginated like Stripe's)."""
-    items: list[dict] = []
-    query: dict[str, str | int] = {"limit": 100, **params}
-    while True:
-        response = requests.get(
-            f"{base}/v1/{resource}", params=query, headers=LOCALSTRIPE_AUTH, timeout=5
-        )
-        response.raise_for_status()
-        page = response.json()
-        items.extend(page["data"])
-        if not page.get("has_more") or not page["data"]:
-            return items
-        query["starting_after"] = page["data"][-1]["id"]
-
-
 def localstripe_refunds(base: str, intent_id: str) -> list[dict]:
-    return [r for r in _list_all(base, "refunds") if r["payment_intent"] == intent_id]
+    return [r for r in localstripe_list(base, "refunds") if r["payment_intent"] == intent_id]
 
 
 def localstripe_event(base: str, intent_id: str, type: str) -> dict:
     """The event localstripe emitted for ``intent_id`` (as it would deliver it)."""
-    events = _list_all(base, "events", type=type)
+    events = localstripe_list(base, "events", type=type)
     matches = [e for e in events if e["data"]["object"]["id"] == intent_id]
     assert len(matches) == 1, (intent_id, len(events))
     return matches[0]

@@ -9,8 +9,10 @@ import pytest
 from boxoffice.booking.models import Booking, Ticket
 from boxoffice.payments import gateway
 from boxoffice.payments.models import StripeEvent
+from tests.support.net import wait_for
+from tests.support.tasks import run_worker
 
-from .conftest import booking_status, run_worker, wait_for
+from .conftest import booking_status
 from .helpers import hold, hold_only, localstripe_refunds
 
 pytestmark = pytest.mark.django_db(transaction=True)

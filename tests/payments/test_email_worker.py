@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,9 +17,10 @@ from django_tasks_db.models import DBTaskResult
 
 from boxoffice.core.tasks import requeue_stale_tasks
 from boxoffice.notifications.models import EmailNotification
-from tests.conftest import _free_port
+from tests.support.net import free_port, wait_for
+from tests.support.smtp import StallingSmtp
+from tests.support.tasks import run_worker
 
-from .conftest import run_worker, wait_for
 from .helpers import confirmed_booking, hold
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -41,7 +41,7 @@ def test_smtp_down_then_back_sends_the_receipt_exactly_once(
     customer_api, showtime, no_webhook, smtp_server, settings
 ):
     inbox, live_port = smtp_server
-    settings.MAILERS = _mailer(_free_port())  # nothing listens there: connection refused
+    settings.MAILERS = _mailer(free_port())  # nothing listens there: connection refused
     booking = confirmed_booking(customer_api, showtime)
 
     before = timezone.now()
@@ -81,7 +81,7 @@ def test_retries_back_off_and_give_up_at_the_limit(
     customer_api, showtime, no_webhook, smtp_server, settings
 ):
     inbox, _ = smtp_server
-    settings.MAILERS = _mailer(_free_port())
+    settings.MAILERS = _mailer(free_port())
     settings.TASK_RETRY_BASE_SECONDS = 0  # every retry is due at once
     settings.TASK_RETRY_LIMIT = 3
     booking = confirmed_booking(customer_api, showtime)
@@ -176,19 +176,6 @@ def test_a_fresh_claim_is_not_taken_over(customer_api, showtime, no_webhook, smt
     )
 
 
-class StallingSMTP:
-    """Accepts TCP connections and never answers: an SMTP client waits for the greeting."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
-
-    def close(self) -> None:
-        self.sock.close()
-
-
 def _database_url() -> str:
     db = connection.settings_dict
     auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
@@ -203,7 +190,7 @@ def test_real_worker_killed_mid_send_is_recovered_and_sends_once(
     hang on an SMTP server that never answers, kill -9 it, then recover."""
     inbox, _ = smtp_server
     booking = confirmed_booking(customer_api, showtime)
-    stalling = StallingSMTP()
+    stalling = StallingSmtp()
     log = (tmp_path / "worker.log").open("wb")
     env = {
         **os.environ,

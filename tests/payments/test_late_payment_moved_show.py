@@ -18,8 +18,9 @@ from boxoffice.booking.models import Booking, Ticket
 from boxoffice.catalog.models import Screen
 from boxoffice.catalog.services import generate_seat_grid
 from boxoffice.payments.models import Refund
+from tests.support.net import wait_for
 
-from .conftest import booking_status, run_worker, wait_for
+from .conftest import booking_status, run_worker
 from .helpers import hold, intent_of, localstripe_refunds, pay
 
 pytestmark = pytest.mark.django_db(transaction=True)

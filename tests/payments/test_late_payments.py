@@ -13,8 +13,10 @@ from django_tasks_db.models import DBTaskResult
 from boxoffice.booking.models import Booking, BookingSeat, Ticket
 from boxoffice.notifications.models import EmailNotification
 from boxoffice.payments.models import Refund, StripeEvent
+from tests.support.net import wait_for
+from tests.support.tasks import run_worker
 
-from .conftest import booking_status, run_worker, wait_for
+from .conftest import booking_status
 from .helpers import expire_hold, hold, intent_of, localstripe_refunds, pay
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -11,9 +11,10 @@ import requests
 from rest_framework.test import APIClient
 
 from boxoffice.core.money import to_minor_units
+from tests.support.stripe import AUTH as LOCALSTRIPE_AUTH
+from tests.support.stripe import localstripe_list
 
 from .helpers import (
-    LOCALSTRIPE_AUTH,
     confirmed_booking,
     expire_hold,
     hold_only,
@@ -27,22 +28,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def intents_for(base: str, booking_id: int) -> set[str]:
     """The ids of every PaymentIntent localstripe holds for ``booking_id`` (by its metadata).
     Booking ids can be reused between tests, so callers compare before and after."""
-    found: set[str] = set()
-    query: dict[str, str | int] = {"limit": 100}
-    while True:
-        response = requests.get(
-            f"{base}/v1/payment_intents", params=query, headers=LOCALSTRIPE_AUTH, timeout=5
-        )
-        response.raise_for_status()
-        page = response.json()
-        found |= {
-            pi["id"]
-            for pi in page["data"]
-            if (pi.get("metadata") or {}).get("booking_id") == str(booking_id)
-        }
-        if not page.get("has_more") or not page["data"]:
-            return found
-        query["starting_after"] = page["data"][-1]["id"]
+    return {
+        pi["id"]
+        for pi in localstripe_list(base, "payment_intents")
+        if (pi.get("metadata") or {}).get("booking_id") == str(booking_id)
+    }
 
 
 def codes(response) -> list[str]:  # type: ignore[no-untyped-def]

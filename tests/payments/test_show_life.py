@@ -18,8 +18,8 @@ from boxoffice.payments import services as payment_services
 from boxoffice.payments.services import Settlement
 from boxoffice.schedule.models import Showtime
 from tests.conftest import bearer, future, make_user
+from tests.support.tasks import run_worker
 
-from .conftest import run_worker
 from .helpers import (
     confirmed_booking,
     hold,

@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from boxoffice.payments import gateway
+from tests.support.net import closed_url
 
 from .helpers import hold_only, intent_of
 
@@ -27,9 +28,7 @@ def seat_statuses(client, showtime) -> list[str]:  # type: ignore[no-untyped-def
 @pytest.fixture
 def stripe_down(settings) -> Iterator[None]:  # type: ignore[no-untyped-def]
     """Point the stripe client at a port where nothing listens (restored by ``settings``)."""
-    from tests.conftest import _free_port
-
-    settings.STRIPE_API_BASE = f"http://127.0.0.1:{_free_port()}"
+    settings.STRIPE_API_BASE = closed_url("")
     gateway._client.cache_clear()
     yield
     gateway._client.cache_clear()

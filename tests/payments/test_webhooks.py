@@ -16,8 +16,10 @@ from boxoffice.booking.models import Booking, Ticket
 from boxoffice.notifications.models import EmailNotification
 from boxoffice.payments import gateway
 from boxoffice.payments.models import Refund, StripeEvent
+from tests.support.net import closed_url, wait_for
+from tests.support.tasks import run_worker
 
-from .conftest import booking_status, run_worker, wait_for
+from .conftest import booking_status
 from .helpers import (
     GOOD_CARD,
     dumps,
@@ -292,14 +294,12 @@ def test_stripe_unreachable_while_verifying_is_503_and_the_retry_acts(
     """The event is a trigger: we re-fetch the intent. If Stripe cannot be reached for that,
     the delivery fails (503) unrecorded, so Stripe's retry settles it. (localstripe never
     retries a delivery; the test plays the retry.)"""
-    from tests.conftest import _free_port
-
     booking = hold(customer_api, showtime)
     intent_id = intent_of(booking["id"])
     assert pay(booking["id"]) == "succeeded"
     payload = dumps(localstripe_event(localstripe, intent_id, "payment_intent.succeeded"))
 
-    settings.STRIPE_API_BASE = f"http://127.0.0.1:{_free_port()}"
+    settings.STRIPE_API_BASE = closed_url("")
     api.raise_request_exception = False
     down = post_event(api, payload)
     assert down.status_code == 503

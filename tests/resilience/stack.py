@@ -5,140 +5,47 @@ group) and stopped by its id; every folder is temporary."""
 from __future__ import annotations
 
 import contextlib
-import glob
 import json
 import os
-import pwd
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Callable, Iterator
-from email import message_from_bytes
-from email.message import Message
 from pathlib import Path
 
 import psycopg
 import requests
+
+from tests.support.net import free_port
+from tests.support.net import wait_for as support_wait_for
+from tests.support.pgcluster import PgCluster as SupportPgCluster
+from tests.support.stripe import register_webhook
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 WEBHOOK_SECRET = "whsec_resilience"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def wait_for(predicate: Callable[[], object], *, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if predicate():
-                return
-        except (OSError, requests.RequestException, psycopg.Error):
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.1)
+    """tests/support's wait, where a refused connection or a database error means not yet."""
+    support_wait_for(
+        predicate,
+        timeout=timeout,
+        what=what,
+        interval=0.1,
+        ignoring=(OSError, requests.RequestException, psycopg.Error),
+    )
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------------
 
 
-def _pg_bin() -> Path:
-    if os.environ.get("PG_BIN"):
-        return Path(os.environ["PG_BIN"])
-    found = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4])
-    )
-    if found:
-        return Path(found[-1]).parent
-    initdb = shutil.which("initdb")
-    if initdb:
-        return Path(initdb).parent
-    raise RuntimeError("PostgreSQL server binaries (initdb, pg_ctl) not found; set PG_BIN")
-
-
-class PgCluster:
-    """A throwaway PostgreSQL cluster: initdb in a temporary folder, its own port, trust auth,
-    no fsync. PostgreSQL refuses to run as root, so as root it runs as the ``postgres`` user
-    (``nobody`` if there is none)."""
-
-    USER = "boxoffice"
+class PgCluster(SupportPgCluster):
+    """tests/support's throwaway cluster on a free port of 127.0.0.1, with room for the
+    connections of gunicorn's and the workers' processes."""
 
     def __init__(self) -> None:
-        self.bin = _pg_bin()
-        self.dir = Path(tempfile.mkdtemp(prefix="boxoffice-pg-"))
-        self.data = self.dir / "data"
-        self.log = self.dir / "postgres.log"
-        self.port = free_port()
-        self.owner: str | None = None
-        if os.geteuid() == 0:
-            for name in ("postgres", "nobody"):
-                with contextlib.suppress(KeyError):
-                    entry = pwd.getpwnam(name)
-                    self.owner = name
-                    os.chown(self.dir, entry.pw_uid, entry.pw_gid)
-                    break
-            if self.owner is None:
-                raise RuntimeError("running as root and no postgres/nobody user to run as")
-
-    def _run(self, *args: str, timeout: float = 60) -> None:
-        argv = [str(self.bin / args[0]), *args[1:]]
-        if self.owner:
-            argv = ["runuser", "-u", self.owner, "--", *argv]
-        subprocess.run(
-            argv,
-            check=True,
-            timeout=timeout,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            cwd=self.dir,
-        )
-
-    def init(self) -> None:
-        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", self.USER, "--no-sync")
-        self.start()
-
-    def start(self) -> None:
-        options = (
-            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c full_page_writes=off -c synchronous_commit=off -c max_connections=200"
-        )
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-o", options, "start")
-
-    def stop(self, mode: str = "fast") -> None:
-        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
-
-    def destroy(self) -> None:
-        with contextlib.suppress(subprocess.SubprocessError, OSError):
-            self.stop("immediate")
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def url(self, db: str) -> str:
-        return f"postgres://{self.USER}@127.0.0.1:{self.port}/{db}"
-
-    def connect(self, db: str) -> psycopg.Connection:
-        return psycopg.connect(
-            f"postgresql://{self.USER}@127.0.0.1:{self.port}/{db}", autocommit=True
-        )
-
-    def query(self, db: str, sql: str, params: tuple = ()) -> list[tuple]:
-        with self.connect(db) as conn:
-            return conn.execute(sql, params).fetchall()
-
-    def create_database(self, name: str, template: str | None = None) -> str:
-        with self.connect("postgres") as conn:
-            conn.execute(
-                f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")
-            )
-        return name
+        super().__init__(max_connections=200)
 
 
 # --- processes ----------------------------------------------------------------------------------
@@ -204,50 +111,6 @@ def _stop(proc: subprocess.Popen) -> None:
 # --- SMTP ---------------------------------------------------------------------------------------
 
 
-class Inbox:
-    """aiosmtpd handler: every message received, across restarts of the server."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
-
-
-class SmtpServer:
-    """A real SMTP server (aiosmtpd) on a fixed port that can be stopped and started again."""
-
-    def __init__(self, port: int | None = None) -> None:
-        self.port = port or free_port()
-        self.inbox = Inbox()
-        self._controller = None
-
-    def start(self) -> None:
-        from aiosmtpd.controller import Controller
-
-        self._controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
-        self._controller.start()
-
-    def stop(self) -> None:
-        if self._controller is not None:
-            self._controller.stop()
-            self._controller = None
-
-
-class StallingSmtp:
-    """Accepts connections and never greets: a worker sending mail hangs inside the send."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
-
-    def close(self) -> None:
-        self.sock.close()
-
-
 # --- the application ----------------------------------------------------------------------------
 
 
@@ -307,12 +170,7 @@ class Stack:
 
     def register_webhook(self) -> None:
         """localstripe keeps webhooks in memory only: register again after each restart."""
-        response = requests.post(
-            f"{self.stripe}/_config/webhooks/boxoffice",
-            data={"url": f"{self.web}/api/v1/payments/stripe/webhook/", "secret": WEBHOOK_SECRET},
-            timeout=5,
-        )
-        response.raise_for_status()
+        register_webhook(self.stripe, f"{self.web}/api/v1/payments/stripe/webhook/", WEBHOOK_SECRET)
 
     def start_web(self, workers: int = 3) -> subprocess.Popen:
         argv = [sys.executable, "-m", "gunicorn", "config.wsgi:application"]
@@ -407,24 +265,6 @@ def pay(client, intent_id: str, card: str = "4242424242424242") -> str:  # type:
     )
     client.v1.payment_intents.update(intent_id, params={"payment_method": method.id})
     return str(client.v1.payment_intents.confirm(intent_id).status)
-
-
-def localstripe_list(base: str, resource: str) -> list[dict]:
-    items: list[dict] = []
-    query: dict[str, str | int] = {"limit": 100}
-    while True:
-        response = requests.get(
-            f"{base}/v1/{resource}",
-            params=query,
-            headers={"Authorization": "Bearer sk_test_x"},
-            timeout=10,
-        )
-        response.raise_for_status()
-        page = response.json()
-        items.extend(page["data"])
-        if not page.get("has_more") or not page["data"]:
-            return items
-        query["starting_after"] = page["data"][-1]["id"]
 
 
 @contextlib.contextmanager

@@ -27,8 +27,7 @@ from tests.payments.helpers import (
     localstripe_refunds,
     post_event,
 )
-
-from .stack import localstripe_list
+from tests.support.stripe import localstripe_list
 
 pytestmark = [pytest.mark.resilience, pytest.mark.django_db(transaction=True)]
 

@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from .stack import PgCluster, localstripe_list, pay, stack_on, stripe_client, wait_for
+from tests.support.stripe import localstripe_list
+
+from .stack import PgCluster, pay, stack_on, stripe_client, wait_for
 
 pytestmark = pytest.mark.resilience
 

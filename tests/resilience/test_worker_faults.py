@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from .stack import PgCluster, SmtpServer, StallingSmtp, free_port, stack_on, wait_for
+from tests.support.net import free_port
+from tests.support.smtp import SmtpServer, StallingSmtp
+
+from .stack import PgCluster, stack_on, wait_for
 
 pytestmark = pytest.mark.resilience
 

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from rest_framework.test import APIClient
-
 from boxoffice.accounts.models import User
 from boxoffice.booking.models import Booking, BookingSeat
-from tests.conftest import PASSWORD
 
 LOGIN = "/api/v1/auth/login/"
 TOKEN = "/api/v1/auth/token/"
@@ -26,18 +23,6 @@ def assert_error(response: Any, status: int) -> dict:
     assert set(body) == {"type", "errors"}, body
     assert body["errors"], body
     return body
-
-
-def browser_login(user: User, *, password: str = PASSWORD) -> APIClient:
-    """A browser-like client (CSRF checks on) signed in through the cookie login."""
-    client = APIClient(enforce_csrf_checks=True)
-    response = client.post(LOGIN, {"username": user.username, "password": password}, format="json")
-    assert response.status_code == 200, response.content
-    return client
-
-
-def csrf_header(client: APIClient) -> dict[str, str]:
-    return {"HTTP_X_CSRFTOKEN": client.cookies["csrftoken"].value}
 
 
 def booking_state(booking_id: int) -> dict[str, Any]:

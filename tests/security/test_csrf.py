@@ -17,8 +17,9 @@ from rest_framework.test import APIClient
 
 from boxoffice.booking.models import Booking, BookingStatus
 from tests.payments.helpers import hold
+from tests.support.auth import browser_login, csrf_header
 
-from .helpers import BOOKINGS, LOGOUT, ME, REFRESH, assert_error, browser_login, csrf_header
+from .helpers import BOOKINGS, LOGOUT, ME, REFRESH, assert_error
 
 pytestmark = pytest.mark.django_db
 

@@ -6,13 +6,12 @@ import json
 import os
 import re
 import secrets
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import PASSWORD
+from tests.support.processes import manage_ok
 
 from .helpers import BOOKINGS, LOGIN, ME
 
@@ -70,17 +69,8 @@ def _production(code: str, tmp_path: Path) -> dict:
         CACHE_URL="locmem://",
         EMAIL_URL="smtp://x:25",
     )
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "--no-imports", "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    out = manage_ok("shell", "--no-imports", "-c", code, env=env)
+    return json.loads(out.strip().splitlines()[-1])
 
 
 PRODUCTION_PROBE = """
@@ -171,7 +161,7 @@ def test_cors_preflight_from_the_allowed_origin(api, cors):
 
 
 def test_cors_get_from_the_allowed_origin_with_credentials(customer, cors):
-    from .helpers import browser_login
+    from tests.support.auth import browser_login
 
     client = browser_login(customer)
     response = client.get(ME, HTTP_ORIGIN=APP)

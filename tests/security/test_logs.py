@@ -19,12 +19,14 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from boxoffice.core.logging import JsonFormatter, RequestIdFilter
-from tests.conftest import PASSWORD, _free_port
-from tests.payments.conftest import run_worker
+from tests.conftest import PASSWORD
 from tests.payments.helpers import hold, intent_of, pay, post_event, sign
 from tests.payments.helpers import services as payment_services
+from tests.support.auth import csrf_header
+from tests.support.net import free_port
+from tests.support.tasks import run_worker
 
-from .helpers import LOGIN, LOGOUT, ME, REFRESH, TOKEN, csrf_header
+from .helpers import LOGIN, LOGOUT, ME, REFRESH, TOKEN
 
 pytestmark = pytest.mark.django_db
 
@@ -131,7 +133,7 @@ def _session(api: APIClient, showtime, secrets: set[str]) -> None:  # type: igno
     # cancel the paid booking while Stripe is unreachable: the refund is deferred (logged),
     # and the worker's retry fails too (logged with the exception text)
     base = settings.STRIPE_API_BASE
-    settings.STRIPE_API_BASE = f"http://127.0.0.1:{_free_port()}"
+    settings.STRIPE_API_BASE = f"http://127.0.0.1:{free_port()}"
     try:
         cancelled = client.post(f"/api/v1/bookings/{booking['id']}/cancel/")
         assert cancelled.status_code == 200, cancelled.content

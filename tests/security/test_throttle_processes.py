@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import _free_port
+from tests.support.net import free_port
+from tests.support.processes import manage_ok
 
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).with_name("gunicorn")
@@ -47,19 +48,6 @@ def _env(db: Path) -> dict[str, str]:
     return env
 
 
-def _manage(env: dict[str, str], *args: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
 def _request(
     port: int, method: str, path: str, body: dict | None = None, *, source: str = "127.0.0.1"
 ) -> tuple[int, bytes]:
@@ -80,25 +68,25 @@ def gunicorn_server(tmp_path: Path) -> Iterator[tuple[int, Path]]:
     db = tmp_path / "throttle.sqlite3"
     env = _env(db)
     # one process for the three steps: each Django start-up costs about a second
-    _manage(
-        {
-            **env,
-            "BOXOFFICE_ADMIN_USERNAME": USERNAME,
-            "BOXOFFICE_ADMIN_EMAIL": "target@example.com",
-            "BOXOFFICE_ADMIN_PASSWORD": PASSWORD,
-        },
+    manage_ok(
         "shell",
         "--no-imports",
         "-c",
         "from django.core.management import call_command as run; "
         "run('migrate', interactive=False, verbosity=0); "
         "run('createcachetable'); run('create_admin')",
+        env={
+            **env,
+            "BOXOFFICE_ADMIN_USERNAME": USERNAME,
+            "BOXOFFICE_ADMIN_EMAIL": "target@example.com",
+            "BOXOFFICE_ADMIN_PASSWORD": PASSWORD,
+        },
     )
     access_log = tmp_path / "access.log"
     # Another process may take the free port between our probe and gunicorn's bind (and then
     # answer in its place): the health check must be logged by *our* server, else retry.
     for _ in range(3):
-        port = _free_port()
+        port = free_port()
         access_log.write_text("")
         server_log = (tmp_path / "server.log").open("w")
         proc = subprocess.Popen(

@@ -14,7 +14,7 @@ import pytest
 
 from tests.admin.conftest import book  # noqa: F401  (used by the tests)
 from tests.conftest import PASSWORD
-from tests.payments.conftest import run_worker, smtp_server, stripe_webhook  # noqa: F401
+from tests.payments.conftest import smtp_server, stripe_webhook  # noqa: F401
 
 AXE = (
     Path(__file__).resolve().parents[2]

@@ -15,22 +15,18 @@ from playwright.sync_api import expect
 
 from boxoffice.booking.models import Booking, Ticket
 from tests.conftest import PASSWORD, make_user
-from tests.payments.conftest import booking_status, run_worker, wait_for
+from tests.payments.conftest import booking_status
+from tests.support.net import wait_for
+from tests.support.tasks import run_worker
 
 from .conftest import DESKTOP, PHONE, axe_violations, book, sign_in
 
-# PostgreSQL's pass only (CI runs it; it never skips there). Each test pays through localstripe,
-# whose webhook, the worker and the pages' requests all run on the test server's threads; in the
-# SQLite pass those threads share the test's one in-memory connection (pytest-django), where
-# their transactions interleave: a webhook's savepoint rolled back on another thread's
-# transaction and broke every later test of the run (a CI rehearsal: 1 failure, 11 errors).
-# (`make run` serves SQLite from a file: a connection per thread.) tests/shop/test_pages.py runs
-# in both passes.
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.postgres,
-    pytest.mark.django_db(transaction=True),
-]
+# Both passes. Each test pays through localstripe, whose webhook, the worker and the pages'
+# requests all run on the test server's threads: the SQLite pass's test database is a file
+# (config/settings.py), so each thread has a connection of its own. (In memory, those threads
+# shared the test's one connection, where their transactions interleaved: a webhook's savepoint
+# rolled back on another thread's transaction; that is why these tests ran on PostgreSQL only.)
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SCREENSHOTS = os.environ.get("SHOP_SCREENSHOTS")  # a folder: the README's pictures are taken
 
@@ -129,7 +125,7 @@ def test_declined_card_then_a_good_one(new_page, showtime, customer, stripe_webh
     expect(page.locator(f"#booking-{booking.pk}")).to_contain_text("Confirmed")
 
 
-# A race of two browsers (PostgreSQL's pass only, as every test here).
+# A race of two browsers.
 def test_two_browsers_see_each_others_holds_and_race_for_one_seat(
     new_page, showtime, customer, other_customer
 ):  # type: ignore[no-untyped-def]
