@@ -108,12 +108,11 @@ def _database_is_what_we_asked_for(django_db_setup, django_db_blocker):  # type:
     # process left open (a live server's thread, a stream) would make the DROP fail with "is
     # being accessed by other users", an error on whichever test ran last. End them.
     if vendor == "postgresql":
-        with django_db_blocker.unblock():
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                )
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
 
 
 @pytest.fixture(scope="session")
