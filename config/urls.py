@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from boxoffice.accounts.admin_login import throttled_admin_login
 from boxoffice.accounts.api import UserViewSet, auth_urls
+from boxoffice.accounts.password_api import password_urls
 from boxoffice.booking.api.bookings import BookingViewSet, TicketQRView
 from boxoffice.booking.api.checkin import CheckInView
 from boxoffice.booking.api.pricing import PricePolicyView
@@ -31,7 +32,7 @@ router.register("bookings", BookingViewSet, basename="booking")
 api_v1: list[URLPattern | URLResolver] = [
     *[
         path(f"auth/{route}", view.as_view(), name=f"auth-{route.strip('/')}")
-        for route, view in auth_urls
+        for route, view in [*auth_urls, *password_urls]
     ],
     path("movies/<int:movie_id>/showtimes/", MovieShowtimesView.as_view(), name="movie-showtimes"),
     path("showtimes/<int:showtime_id>/seats/", seat_map, name="showtime-seats"),
