@@ -1,34 +1,12 @@
 // The account pages: forgotten password, the emailed reset link, and the password change.
 // Each form posts to the public API; its validation messages go next to their fields.
 import { api, refresh } from './api.js';
+import { fieldErrors } from './forms.js';
 
 const TOKEN_ATTRS = new Set(['token', 'uid']);
 
 function setUp(form, { send, done }) {
-  const formError = form.querySelector('#form-error');
-
-  function clear() {
-    formError.textContent = '';
-    for (const node of form.querySelectorAll('.field-error')) node.textContent = '';
-    for (const input of form.querySelectorAll('input')) input.removeAttribute('aria-invalid');
-  }
-
-  function show(errors) {
-    let first = null;
-    const general = [];
-    for (const error of errors) {
-      const input = error.attr && form.elements.namedItem(error.attr);
-      const slot = input && document.getElementById(`${error.attr}-error`);
-      if (slot) {
-        slot.textContent = slot.textContent ? `${slot.textContent} ${error.detail}` : error.detail;
-        input.setAttribute('aria-invalid', 'true');
-        first = first || input;
-      } else general.push(error.detail);
-    }
-    formError.textContent = general.join(' ') || (first ? 'Please correct the fields marked below.' : '');
-    if (first) first.focus();
-    return errors;
-  }
+  const { clear, show } = fieldErrors(form);
 
   form.addEventListener('submit', async (event) => {
     event.preventDefault();

@@ -1,35 +1,15 @@
 // Sign up and sign in: the API's validation messages go next to their fields.
 import { api } from './api.js';
+import { fieldErrors } from './forms.js';
 
 const form = document.getElementById('auth-form');
-const formError = document.getElementById('form-error');
 const mode = form.dataset.mode;
 // Where to go once signed in: only what the server checked and wrote into the form (a URL of
 // this site), never a parameter read from the address bar; anything else goes home.
 const checked = new URL(form.dataset.next || '/', location.origin);
 const next = checked.origin === location.origin ? checked.href : '/';
 
-function clear() {
-  formError.textContent = '';
-  for (const node of form.querySelectorAll('.field-error')) node.textContent = '';
-  for (const input of form.querySelectorAll('input')) input.removeAttribute('aria-invalid');
-}
-
-function show(errors) {
-  let first = null;
-  const general = [];
-  for (const error of errors) {
-    const input = error.attr && form.elements.namedItem(error.attr);
-    const slot = input && document.getElementById(`${error.attr}-error`);
-    if (slot) {
-      slot.textContent = slot.textContent ? `${slot.textContent} ${error.detail}` : error.detail;
-      input.setAttribute('aria-invalid', 'true');
-      first = first || input;
-    } else general.push(error.detail);
-  }
-  formError.textContent = general.join(' ') || (first ? 'Please correct the fields marked below.' : '');
-  if (first) first.focus();
-}
+const { clear, show } = fieldErrors(form);
 
 form.addEventListener('submit', async (event) => {
   event.preventDefault();
