@@ -426,6 +426,9 @@ LIVE_HEARTBEAT_SECONDS = float(env("LIVE_HEARTBEAT_SECONDS", "15"))
 LIVE_RETRY_MS = env_int("LIVE_RETRY_MS", 2000)  # EventSource's reconnection delay
 LIVE_POLL_SECONDS = float(env("LIVE_POLL_SECONDS", "0.25"))  # the poll transport, WSGI streams
 LIVE_CATCHUP_SECONDS = float(env("LIVE_CATCHUP_SECONDS", "5"))  # safety net for lost notices
+# A process's first stream waits up to this long for the process's LISTEN (or SUBSCRIBE) to be in
+# place before it reads its snapshot; past it, the stream starts and the catch-up read covers.
+LIVE_LISTEN_WAIT_SECONDS = float(env("LIVE_LISTEN_WAIT_SECONDS", "10"))
 LIVE_LAPSE_CHECK_SECONDS = float(env("LIVE_LAPSE_CHECK_SECONDS", "0.5"))
 LIVE_MAX_STREAMS = env_int("LIVE_MAX_STREAMS", 5000)  # per server process; beyond: 503
 # Open streams per client address (the throttles' address, NUM_PROXIES), across every process

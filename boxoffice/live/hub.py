@@ -66,6 +66,11 @@ class Hub:
         self._seen: OrderedDict[int, None] = OrderedDict()
         self._last_id = 0
         self._task: asyncio.Task[None] | None = None
+        # Set while this process receives notifications (LISTEN or SUBSCRIBE is in place, or the
+        # transport is the catch-up read alone). A stream reads its first snapshot only once it
+        # is set, so no change can fall between that snapshot and the first notification.
+        self._listening = asyncio.Event()
+        self._reconnecting = False
 
     @property
     def count(self) -> int:
@@ -73,6 +78,11 @@ class Hub:
 
     async def subscribe(self, showtime_id: int) -> Stream:
         self._start()
+        if not self._listening.is_set():
+            try:
+                await asyncio.wait_for(self._listening.wait(), settings.LIVE_LISTEN_WAIT_SECONDS)
+            except TimeoutError:  # the catch-up read tells what the notifications miss
+                log.warning("seat-change listener not ready; streaming on the catch-up read")
         stream = Stream(showtime_id)
         first = showtime_id not in self.streams
         self.streams.setdefault(showtime_id, set()).add(stream)
@@ -90,6 +100,8 @@ class Hub:
 
     def _start(self) -> None:
         if self._task is None or self._task.done():
+            self._listening = asyncio.Event()
+            self._reconnecting = False
             self._task = asyncio.get_running_loop().create_task(self._run(), name="live-hub")
 
     async def _run(self) -> None:
@@ -100,6 +112,8 @@ class Hub:
             tasks.append(self._listen_postgres())
         elif kind == "redis":
             tasks.append(self._listen_redis())
+        else:
+            self._listening.set()
         await asyncio.gather(*tasks)
 
     # --- receiving changes ------------------------------------------------------------------
@@ -150,12 +164,14 @@ class Hub:
                 conninfo = await db(_postgres_conninfo)
                 async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
                     await conn.execute(f"LISTEN {transport.CHANNEL}")
+                    await self._listening_again()
                     async for note in conn.notifies():
                         parsed = transport.parse(note.payload)
                         if parsed is not None:
                             await self._dispatch(*parsed)
             except Exception as exc:
                 log.warning("seat-change LISTEN lost (%s); reconnecting", exc)
+                self._listening.clear()
                 await asyncio.sleep(1)
 
     async def _listen_redis(self) -> None:
@@ -166,6 +182,7 @@ class Hub:
                 client = aioredis.from_url(settings.LIVE_REDIS_URL or settings.CACHE_URL)
                 async with client.pubsub() as pubsub:
                     await pubsub.subscribe(await db(transport.redis_channel))
+                    await self._listening_again()
                     async for note in pubsub.listen():
                         if note.get("type") != "message":
                             continue
@@ -174,24 +191,35 @@ class Hub:
                             await self._dispatch(*parsed)
             except Exception as exc:
                 log.warning("seat-change SUBSCRIBE lost (%s); reconnecting", exc)
+                self._listening.clear()
                 await asyncio.sleep(1)
+
+    async def _listening_again(self) -> None:
+        """Notifications flow (again): after a lost connection, read what was missed meanwhile
+        at once rather than at the next catch-up."""
+        reconnected = self._reconnecting
+        self._reconnecting = True
+        self._listening.set()
+        if reconnected and self.streams:
+            await self._read_feed(timedelta(seconds=settings.LIVE_CATCHUP_SECONDS * 2))
+
+    async def _read_feed(self, window: timedelta) -> None:
+        try:
+            rows = await db(feed.recent_changes, self._last_id, window + feed.REPLAY_SLACK)
+        except Exception as exc:
+            log.warning("seat-change catch-up failed: %s", exc)
+            return
+        for change_id, showtime_id in rows:
+            await self._dispatch(change_id, showtime_id, from_feed=True)
 
     async def _catch_up(self, kind: str) -> None:
         """Read the recent feed now and then: the whole transport on SQLite, a safety net for
         lost notifications elsewhere."""
         every = settings.LIVE_POLL_SECONDS if kind == "poll" else settings.LIVE_CATCHUP_SECONDS
-        window = timedelta(seconds=every * 2) + feed.REPLAY_SLACK
         while True:
             await asyncio.sleep(every)
-            if not self.streams:
-                continue
-            try:
-                rows = await db(feed.recent_changes, self._last_id, window)
-            except Exception as exc:
-                log.warning("seat-change catch-up failed: %s", exc)
-                continue
-            for change_id, showtime_id in rows:
-                await self._dispatch(change_id, showtime_id, from_feed=True)
+            if self.streams:
+                await self._read_feed(timedelta(seconds=every * 2))
 
     async def _watch_lapses(self) -> None:
         while True:

@@ -142,11 +142,21 @@ def test_two_hosts_share_one_database_race_safely_and_hear_each_other(hosts):
     for events in (on_a, on_b):
         events.wait_for(1)
         assert events.events[0]["event"] == "snapshot"
-    listeners = _database(
-        hosts["cluster"],
-        "SELECT host(client_addr) FROM pg_stat_activity WHERE query = 'LISTEN boxoffice_seats'",
+
+    def listening_hosts() -> list[str]:
+        rows = _database(
+            hosts["cluster"],
+            "SELECT host(client_addr) FROM pg_stat_activity WHERE query = 'LISTEN boxoffice_seats'",
+        )
+        return sorted(row[0] for row in rows)
+
+    # A stream's snapshot is read once its process LISTENs (live.hub), so both are in place;
+    # the wait only absorbs pg_stat_activity's view of a backend that just ran the command.
+    wait_for(
+        lambda: listening_hosts() == [ADDRESSES["a"], ADDRESSES["b"]],
+        timeout=10,
+        what="both hosts' LISTEN connections",
     )
-    assert sorted(row[0] for row in listeners) == [ADDRESSES["a"], ADDRESSES["b"]]
 
     # a hold on B is heard on A, and one on A on B (LISTEN/NOTIFY: no catch-up for 60 s)
     for maker, listener, seat, token in ((b, on_a, seats[19], tokens[0]), (a, on_b, seats[18], tokens[1])):  # fmt: skip
