@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 
 REDIS_HOST = "127.0.0.1:6379"
-REDIS_TOP_DB = 15
+# Two checkouts testing on one machine set TEST_REDIS_TOP_DB apart (e.g. 15 and 7) so their
+# workers never share a Redis database.
+REDIS_TOP_DB = int(os.environ.get("TEST_REDIS_TOP_DB", "15"))
 
 
 def worker_id() -> str:
