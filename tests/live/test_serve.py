@@ -81,7 +81,7 @@ class Deployment:
         return events
 
     def streams_on_every_worker(
-        self, showtime_id: int, per_worker: int, limit: int = 24
+        self, showtime_id: int, per_worker: int, limit: int = 64
     ) -> dict[Events, int]:
         """Open streams until every worker serves at least ``per_worker`` of them (the kernel
         hands connections to whichever worker accepts first): {stream: worker pid}."""
