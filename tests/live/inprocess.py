@@ -119,8 +119,15 @@ class AsgiRun:
             self.shared.inc_thread_sharing()
         self.pool = ThreadPoolExecutor(max_workers=THREADS, initializer=self._share)
         self.loop.set_default_executor(self.pool)
+        # The loop runs on a thread of its own: this thread may already have a running loop
+        # (the session's Playwright browser keeps one), and asyncio runs one loop per thread.
+        self.driver = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asgi-loop")
         self.streams: list[Stream] = []
         return self
+
+    def run(self, coro: Any) -> Any:
+        """Run the loop until ``coro`` is done, on the loop's own thread."""
+        return self.driver.submit(self.loop.run_until_complete, coro).result()
 
     def _share(self) -> None:
         if self.shared is not None:
@@ -143,20 +150,20 @@ class AsgiRun:
         }
         stream = Stream(self, scope)
         self.streams.append(stream)
-        self.loop.run_until_complete(stream.first_body())
+        self.run(stream.first_body())
         return stream
 
     def hang_up(self, stream: Stream) -> None:
-        self.loop.run_until_complete(stream.hang_up())
+        self.run(stream.hang_up())
 
     def __exit__(self, *exc: object) -> None:
         try:
             for stream in self.streams:
                 if not stream.task.done():
-                    self.loop.run_until_complete(stream.hang_up())
+                    self.run(stream.hang_up())
             for task in asyncio.all_tasks(self.loop):  # the hub's listener
                 task.cancel()
-            self.loop.run_until_complete(asyncio.sleep(0.05))
+            self.run(asyncio.sleep(0.05))
         finally:
             barrier = threading.Barrier(THREADS)
 
@@ -168,6 +175,7 @@ class AsgiRun:
             for future in [self.pool.submit(close) for _ in range(THREADS)]:
                 future.result(timeout=20)
             self.pool.shutdown()
+            self.driver.shutdown()
             self.loop.close()
             if self.shared is not None:
                 self.shared.dec_thread_sharing()
