@@ -196,7 +196,7 @@ def sqlite_server(tmp_path: Path):  # type: ignore[no-untyped-def]
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # four workers booting on a busy 2-core machine
         while True:
             try:
                 requests.get(f"{base}/api/v1/genres/", timeout=5).close()

@@ -169,7 +169,7 @@ def test_a_lapsing_hold_says_so_and_the_seats_come_back(new_page, showtime, cust
     open_show(page, showtime)
     seat(page, "C5").click()
     hold(page)
-    expect(page.get_by_role("alert")).to_contain_text("Your hold has lapsed", timeout=15_000)
+    expect(page.get_by_role("alert")).to_contain_text("Your hold has lapsed", timeout=30_000)
     expect(page.get_by_role("button", name="Pay", exact=True)).to_be_hidden()
     page.get_by_role("link", name="Back to the seat map").click()
     expect(seat(page, "C5")).to_have_attribute(
