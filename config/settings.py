@@ -97,6 +97,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Pages follow the language switch's cookie, then Accept-Language; /api/ stays English.
+    "boxoffice.core.i18n.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -353,7 +355,17 @@ CORS_EXPOSE_HEADERS = ["Retry-After", "X-Request-ID", "Idempotent-Replayed", "Da
 
 # --- Internationalisation ---------------------------------------------------------------------
 
-LANGUAGE_CODE = "en-us"
+# The shop, the check-in page and the customer's emails speak these languages (docs/
+# translations.md). The catalogs live in boxoffice/locale, compiled (.mo) in the repository, so
+# nothing at runtime needs GNU gettext. Adding a language: an entry here, its catalogs, and a
+# migration for the check constraint on User.language.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+LOCALE_PATHS = [BASE_DIR / "boxoffice" / "locale"]
+LANGUAGE_COOKIE_NAME = "boxoffice_language"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SECURE = JWT_COOKIE_SECURE
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

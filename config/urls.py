@@ -77,6 +77,8 @@ urlpatterns = [
     # The admin's sign-in, throttled like the API login (same counters); the rest is Django's.
     path("admin/login/", throttled_admin_login),
     path("admin/", admin.site.urls),
+    # The language switch (Django's set_language: POST + CSRF, sets the language cookie).
+    path("i18n/", include("django.conf.urls.i18n")),
     path("", include("boxoffice.shop.urls")),
 ]
 

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.middleware.csrf import get_token
 from django.utils.http import is_same_domain
+from django.utils.translation import get_language_from_request
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -29,6 +30,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from boxoffice.core.errors import Invalid
+from boxoffice.core.i18n import supported
 from boxoffice.core.parsers import JSONParser
 from boxoffice.core.throttling import (
     LOGIN_THROTTLES,
@@ -44,8 +46,19 @@ from .permissions import IsAdmin
 class UserSerializer(serializers.ModelSerializer):
     class Meta:
         model = User
-        fields = ["id", "username", "email", "role"]
+        fields = ["id", "username", "email", "role", "language"]
         read_only_fields = fields
+        extra_kwargs = {
+            "language": {"help_text": "The language of the user's emails (settings.LANGUAGES)."}
+        }
+
+
+def _language_field(**kwargs: Any) -> serializers.ChoiceField:
+    return serializers.ChoiceField(choices=settings.LANGUAGES, **kwargs)
+
+
+class MeUpdateSerializer(serializers.Serializer):
+    language = _language_field(help_text="The language of the user's emails.")
 
 
 class RegisterSerializer(serializers.Serializer):
@@ -57,6 +70,13 @@ class RegisterSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(
         write_only=True, max_length=128, style={"input_type": "password"}
+    )
+    language = _language_field(
+        required=False,
+        help_text=(
+            "The language of the customer's emails. Omitted: the request's own (the language "
+            "cookie, then Accept-Language, then English)."
+        ),
     )
 
     def validate_username(self, value: str) -> str:
@@ -128,9 +148,15 @@ class RegisterView(AuthView):
     def post(self, request: Request) -> Response:
         data = RegisterSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        # The API answers in English (core.i18n), so the request's language is read here.
+        fields.setdefault(
+            "language",
+            supported(get_language_from_request(request._request)) or settings.LANGUAGE_CODE,
+        )
         # A refused password, or a name taken a moment ago: Django's ValidationError naming the
         # field, a 400 by the exception handler.
-        user = services.register_user(**data.validated_data)
+        user = services.register_user(**fields)
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
@@ -360,6 +386,24 @@ class MeView(AuthView):
     @extend_schema(summary="The signed-in user", responses={200: UserSerializer})
     def get(self, request: Request) -> Response:
         return Response(UserSerializer(request.user).data)
+
+    @extend_schema(
+        summary="Change the signed-in user's language",
+        description=(
+            "The language of the user's emails (receipts, cancellations, password resets), "
+            "one of `en`, `de`. The shop's account page uses it. 400 `invalid_choice` "
+            "(attr `language`) for any other."
+        ),
+        request=MeUpdateSerializer,
+        responses={200: UserSerializer},
+    )
+    def patch(self, request: Request) -> Response:
+        body = MeUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        user = services.set_language(
+            user=cast(User, request.user), language=body.validated_data["language"]
+        )
+        return Response(UserSerializer(user).data)
 
 
 class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):

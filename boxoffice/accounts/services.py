@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
@@ -15,12 +16,14 @@ from .models import Role, User
 from .signals import password_reset_requested
 
 
-def register_user(*, username: str, email: str, password: str) -> User:
-    """Create a customer. Password validators run against the would-be user, so a password
+def register_user(
+    *, username: str, email: str, password: str, language: str = settings.LANGUAGE_CODE
+) -> User:
+    """Create a customer, whose emails speak ``language`` (one of settings.LANGUAGES). Password validators run against the would-be user, so a password
     too close to the username or email is refused. Raises django ValidationError naming the
     field at fault (the API's handler maps it to a 400), also when a racing sign-up took the
     name or address first (the case-insensitive unique constraints)."""
-    user = User(username=username, email=email.lower(), role=Role.CUSTOMER)
+    user = User(username=username, email=email.lower(), role=Role.CUSTOMER, language=language)
     try:
         validate_password(password, user=user)
     except ValidationError as exc:
@@ -34,6 +37,15 @@ def register_user(*, username: str, email: str, password: str) -> User:
         raise ValidationError(
             {"username": ["A user with that username or email already exists."]}, code="unique"
         ) from exc
+    return user
+
+
+def set_language(*, user: User, language: str) -> User:
+    """The language of ``user``'s emails (and pages where their browser chose none). The
+    database refuses a code outside settings.LANGUAGES (a check constraint); the API's choice
+    field says so first."""
+    user.language = language
+    user.save(update_fields=["language"])
     return user
 
 

@@ -22,6 +22,9 @@ rounds to it. A currency outside the table is one we cannot charge correctly:
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple
+
+from django.utils.translation import get_language
 
 # Stripe's supported presentment currencies (https://docs.stripe.com/currencies), lower case as
 # Stripe spells them. Review against that page when Stripe adds or retires a currency.
@@ -161,3 +164,66 @@ def from_minor_units(units: int, currency: str) -> Decimal:
 def _require_decimal(amount: object) -> None:
     if not isinstance(amount, Decimal):
         raise TypeError(f"money must be a Decimal, not {type(amount).__name__}")
+
+
+# --- Amounts for people ---------------------------------------------------------------------
+# How an amount is written for a reader, by the active language (the shop's pages, the emails,
+# and, through :func:`money_style`, the pages' scripts): ``$12.50`` and ``€1,234.50`` in
+# English, ``12,50 $`` and ``1.234,50 €`` in German. Currencies without a symbol here are
+# written with their code (``CHF 12.50``, ``12,50 CHF``). The API itself never formats money:
+# it answers decimal strings and the currency code.
+
+CURRENCY_SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥"}
+
+
+class MoneyStyle(NamedTuple):
+    decimal: str
+    group: str
+    symbol_first: bool
+
+
+MONEY_STYLES = {
+    "en": MoneyStyle(decimal=".", group=",", symbol_first=True),
+    "de": MoneyStyle(decimal=",", group=".", symbol_first=False),
+}
+DEFAULT_MONEY_STYLE = "en"
+
+
+def _style_of(language: str | None) -> MoneyStyle:
+    base = (language or get_language() or DEFAULT_MONEY_STYLE).split("-")[0].lower()
+    return MONEY_STYLES.get(base, MONEY_STYLES[DEFAULT_MONEY_STYLE])
+
+
+def format_money(amount: Decimal, currency: str, language: str | None = None) -> str:
+    """``amount`` of ``currency`` as a reader of ``language`` (default: the active language)
+    writes it, to the currency's :func:`quantum`: ``format_money(Decimal("12.5"), "eur")`` is
+    ``€12.50`` in English and ``12,50 €`` in German; ``Decimal("1500"), "jpy"`` is ``¥1,500``."""
+    _require_decimal(amount)
+    code = validate_currency(currency)
+    style = _style_of(language)
+    value = round_money(amount, code)
+    sign = "-" if value < 0 else ""
+    whole, _, fraction = f"{abs(value):f}".partition(".")
+    groups: list[str] = []
+    while len(whole) > 3:
+        whole, tail = whole[:-3], whole[-3:]
+        groups.insert(0, tail)
+    number = style.group.join([whole, *groups]) + (style.decimal + fraction if fraction else "")
+    symbol = CURRENCY_SYMBOLS.get(code)
+    if style.symbol_first:
+        return f"{sign}{symbol}{number}" if symbol else f"{sign}{code.upper()} {number}"
+    return f"{sign}{number} {symbol or code.upper()}"
+
+
+def money_style(language: str | None = None) -> dict[str, object]:
+    """The rules of :func:`format_money` for the pages' scripts (``shop/i18n.js``), which
+    apply them to the API's decimal strings: one home for how money reads."""
+    style = _style_of(language)
+    return {
+        "decimal": style.decimal,
+        "group": style.group,
+        "symbolFirst": style.symbol_first,
+        "symbols": CURRENCY_SYMBOLS,
+        # Written without a fraction (their quantum is 1): the API sends "1500.00" for ¥1,500.
+        "wholeUnits": sorted(ZERO_DECIMAL | WHOLE_UNITS_IN_HUNDREDTHS),
+    }

@@ -18,11 +18,15 @@ from django.core.mail import EmailMultiAlternatives
 from django.dispatch import receiver
 from django.tasks import task
 from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from boxoffice.accounts import services as accounts
 from boxoffice.accounts.models import User
 from boxoffice.accounts.signals import password_reset_requested
 from boxoffice.core.tasks import retry_later
+
+from .emails import in_language, language_of
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +37,13 @@ def queue_password_reset(sender, email: str, base_url: str, **kwargs) -> None:
 
 
 def compose_password_reset(user: User, *, base_url: str) -> EmailMultiAlternatives:
+    """In the user's language, as every email to a customer (:mod:`.emails`)."""
+    language = language_of(user)
+    with translation.override(language):
+        return in_language(_compose(user, base_url=base_url), language)
+
+
+def _compose(user: User, *, base_url: str) -> EmailMultiAlternatives:
     uid, token = accounts.reset_link_parts(user)
     context = {
         "user": user,
@@ -41,7 +52,7 @@ def compose_password_reset(user: User, *, base_url: str) -> EmailMultiAlternativ
         "forgot_link": f"{base_url.rstrip('/')}/forgot/",
     }
     message = EmailMultiAlternatives(
-        subject="Reset your boxoffice password",
+        subject=_("Reset your boxoffice password"),
         body=render_to_string("notifications/password_reset.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[user.email],

@@ -16,6 +16,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_GET
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
@@ -28,6 +30,7 @@ from boxoffice.booking import selectors as booking_selectors
 from boxoffice.booking.api.bookings import BookingSerializer
 from boxoffice.booking.models import Booking
 from boxoffice.booking.states import effective_status
+from boxoffice.core.money import format_money
 from boxoffice.schedule import selectors as schedule_selectors
 from boxoffice.schedule.models import Showtime, ShowtimeStatus
 
@@ -60,7 +63,17 @@ def _local(dt, tz: str):
 
 
 def _money(amount: Decimal, currency: str) -> str:
-    return f"{amount} {currency.upper()}"
+    return format_money(amount, currency)
+
+
+# A booking's state as the page names it (docs/api.md's statuses; an unknown one as it is).
+STATUS_LABELS = {
+    "pending": pgettext_lazy("booking status", "pending"),
+    "confirmed": pgettext_lazy("booking status", "confirmed"),
+    "cancelled": pgettext_lazy("booking status", "cancelled"),
+    "expired": pgettext_lazy("booking status", "expired"),
+    "exchanged": pgettext_lazy("booking status", "exchanged"),
+}
 
 
 def _date_param(request: HttpRequest) -> date | None:
@@ -143,7 +156,7 @@ def show(request: HttpRequest, showtime_id: int) -> HttpResponse:
         Showtime.objects.select_related("movie", "screen__theater").filter(pk=showtime_id).first()
     )
     if showtime is None:
-        return _message(request, "Show not found", "There is no such show.", 404)
+        return _message(request, _("Show not found"), _("There is no such show."), 404)
     theater = showtime.screen.theater
     policy = pricing.current_policy()
     time_factor = pricing.time_factor(
@@ -197,7 +210,9 @@ def checkout(request: HttpRequest, booking_id: int) -> HttpResponse:
     if booking is None and who.needs_refresh:
         return _page(request, "refresh.html", {})
     if booking is None:
-        return _message(request, "Booking not found", "There is no such booking of yours.", 404)
+        return _message(
+            request, _("Booking not found"), _("There is no such booking of yours."), 404
+        )
     showtime = booking.showtime
     theater = showtime.screen.theater
     config = {
@@ -249,6 +264,7 @@ def bookings(request: HttpRequest) -> HttpResponse:
             {
                 "booking": booking,
                 "status": status,
+                "status_label": STATUS_LABELS.get(status, status),
                 "movie": showtime.movie,
                 "theater": theater,
                 "screen": showtime.screen,
@@ -311,7 +327,7 @@ def checkin(request: HttpRequest) -> HttpResponse:
         )
     if not who.is_admin:
         return _message(
-            request, "Staff only", "The check-in page is for the cinema's staff.", status=403
+            request, _("Staff only"), _("The check-in page is for the cinema's staff."), status=403
         )
     return _page(request, "checkin.html", {})
 

@@ -46,7 +46,7 @@ def test_register_creates_a_customer(api):
     )
     assert response.status_code == 201, response.content
     body = response.json()
-    assert set(body) == {"id", "username", "email", "role"}
+    assert set(body) == {"id", "username", "email", "role", "language"}
     assert body["username"] == "carol"
     assert body["email"] == "carol@example.com"
     assert body["role"] == "customer"
@@ -156,6 +156,7 @@ def test_login_sets_httponly_lax_jwt_cookies_and_csrf_cookie(api, customer):
             "username": "alice",
             "email": "alice@example.com",
             "role": "customer",
+            "language": "en",
         }
     }
     for name in ("access_token", "refresh_token"):
@@ -190,6 +191,7 @@ def test_cookie_authenticated_get_needs_no_csrf_token(customer):
         "username": "alice",
         "email": "alice@example.com",
         "role": "customer",
+        "language": "en",
     }
 
 

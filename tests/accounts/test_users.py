@@ -18,7 +18,7 @@ def test_admin_lists_users_paginated(admin_api, admin_user, customer, other_cust
     assert body["count"] == 3
     assert {row["username"] for row in body["results"]} == {"root", "alice", "bob"}
     for row in body["results"]:
-        assert set(row) == {"id", "username", "email", "role"}
+        assert set(row) == {"id", "username", "email", "role", "language"}
     assert "password" not in response.content.decode()
 
 
@@ -48,6 +48,7 @@ def test_promote_makes_the_user_an_admin_who_can_then_write_the_catalog(admin_ap
         "username": "alice",
         "email": "alice@example.com",
         "role": "admin",
+        "language": "en",
     }
     customer.refresh_from_db()
     assert customer.role == Role.ADMIN

@@ -320,4 +320,4 @@ def test_show_cancelled_email_gives_the_reason_and_the_refund(
     text = message.get_payload()[0].get_payload(decode=True).decode()
     assert f"booking #{sold['id']}" in text
     assert "The cinema has cancelled this show: The projector broke." in text
-    assert "You paid 30.00 USD; the full amount is being refunded" in text
+    assert "You paid $30.00; the full amount is being refunded" in text

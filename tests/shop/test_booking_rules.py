@@ -136,7 +136,7 @@ def test_my_bookings_offers_only_what_booking_allows(make_showtime, customer, se
     html = signed_in(customer).get("/bookings/").content.decode()
 
     card = _card(html, paid)
-    assert f"Cancel and refund {paid.total} USD" in card
+    assert f"Cancel and refund ${paid.total}" in card
     assert "Continue to payment" not in card
     card = _card(html, closed)
     assert "Cancel and refund" not in card
@@ -290,6 +290,6 @@ def test_my_bookings_offers_no_refund_for_a_used_ticket(make_showtime, customer,
     html = signed_in(customer).get("/bookings/").content.decode()
 
     assert "Cancel and refund" not in _card(html, used)
-    assert f"Cancel and refund {unused.total} USD" in _card(html, unused)
+    assert f"Cancel and refund ${unused.total}" in _card(html, unused)
     assert not selectors.booking_cancellable(used, by=customer, now=timezone.now())
     assert not _cancel_accepted(used, customer)

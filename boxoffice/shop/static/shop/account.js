@@ -1,7 +1,8 @@
 // The account pages: forgotten password, the emailed reset link, and the password change.
 // Each form posts to the public API; its validation messages go next to their fields.
-import { api, refresh } from './api.js';
+import { api, csrfToken, refresh } from './api.js';
 import { fieldErrors } from './forms.js';
+import { gettext } from './i18n.js';
 
 const TOKEN_ATTRS = new Set(['token', 'uid']);
 
@@ -72,7 +73,42 @@ if (change) {
     },
     done: () => {
       change.reset();
-      changed.textContent = 'Your password has been changed. Your other devices have been signed out.';
+      changed.textContent = gettext('Your password has been changed. Your other devices have been signed out.');
     },
   });
+}
+
+// The language of the customer's emails (PATCH /api/v1/auth/me/); this browser's pages follow
+// it through Django's set_language view (the language cookie), and the page is shown again in it.
+const languageForm = document.getElementById('language-form');
+if (languageForm) {
+  const saved = document.getElementById('language-saved');
+  setUp(languageForm, {
+    send: async (values) => {
+      saved.textContent = '';
+      const body = { language: values.language };
+      let result = await api('/api/v1/auth/me/', { method: 'PATCH', body });
+      if (result.status === 401 && (await refresh())) {
+        result = await api('/api/v1/auth/me/', { method: 'PATCH', body });
+      }
+      return result;
+    },
+    done: async (result) => {
+      const language = result.data.language;
+      const switched = await fetch('/i18n/setlang/', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'X-CSRFToken': csrfToken(), Accept: 'application/json' },
+        body: new URLSearchParams({ language }),
+        credentials: 'same-origin',
+      });
+      if (switched.ok && language !== document.documentElement.lang) {
+        window.location.assign('/account/?saved=language');
+        return;
+      }
+      saved.textContent = gettext('Saved. Your emails will be written in this language.');
+    },
+  });
+  if (new URLSearchParams(location.search).get('saved') === 'language') {
+    saved.textContent = gettext('Saved. Your emails will be written in this language.');
+  }
 }

@@ -1,5 +1,8 @@
 // The public API, called with the visitor's cookies like any browser client: unsafe requests
 // carry X-CSRFToken (the csrftoken cookie); a 401 refreshes the tokens once and retries.
+import { gettext, interpolate, money } from './i18n.js';
+
+export { money };
 
 export function csrfToken() {
   const entry = document.cookie.split('; ').find((c) => c.startsWith('csrftoken='));
@@ -29,7 +32,7 @@ export async function api(path, { method = 'GET', body, retry = true } = {}) {
       credentials: 'same-origin',
     });
   } catch {
-    return { ok: false, status: 0, data: null, headers: new Headers(), errors: [{ attr: null, detail: 'The network is unreachable. Try again.' }] };
+    return { ok: false, status: 0, data: null, headers: new Headers(), errors: [{ attr: null, detail: gettext('The network is unreachable. Try again.') }] };
   }
   if (res.status === 401 && retry && !path.startsWith('/api/v1/auth/') && (await refresh())) {
     return api(path, { method, body, retry: false });
@@ -46,13 +49,9 @@ export async function api(path, { method = 'GET', body, retry = true } = {}) {
     detail: e.detail,
   }));
   if (!res.ok && !errors.length) {
-    errors.push({ attr: null, detail: res.status === 429 ? 'Too many tries; wait a moment.' : `Something went wrong (${res.status}).` });
+    errors.push({ attr: null, detail: res.status === 429 ? gettext('Too many tries; wait a moment.') : interpolate(gettext('Something went wrong (%(status)s).'), { status: res.status }) });
   }
   return { ok: res.ok, status: res.status, data, headers: res.headers, errors };
-}
-
-export function money(amount, currency) {
-  return `${amount} ${String(currency || '').toUpperCase()}`;
 }
 
 // Minor-unit arithmetic on decimal strings: money never becomes a float.

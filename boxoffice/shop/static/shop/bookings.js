@@ -1,12 +1,13 @@
 // My bookings: cancel a paid booking (with its refund), and greet a just-confirmed one.
 import { api } from './api.js';
+import { gettext, interpolate, word } from './i18n.js';
 
 const statusNode = document.getElementById('status');
 const focus = new URLSearchParams(location.search).get('booking');
 if (focus) {
   const card = document.getElementById(`booking-${focus}`);
   if (card && card.classList.contains('status-confirmed')) {
-    statusNode.textContent = `Thank you! Booking ${focus} is confirmed; your tickets are below and on their way by email.`;
+    statusNode.textContent = interpolate(gettext('Thank you! Booking %(id)s is confirmed; your tickets are below and on their way by email.'), { id: focus });
     card.classList.add('highlight');
   }
 }
@@ -14,13 +15,14 @@ if (focus) {
 for (const button of document.querySelectorAll('button.cancel')) {
   button.addEventListener('click', async () => {
     const id = button.dataset.booking;
-    if (!window.confirm(`Cancel booking ${id}? ${button.dataset.refund} will be refunded to your card.`)) return;
+    if (!window.confirm(interpolate(gettext('Cancel booking %(id)s? %(refund)s will be refunded to your card.'), { id, refund: button.dataset.refund }))) return;
     button.disabled = true;
     const res = await api(`/api/v1/bookings/${id}/cancel/`, { method: 'POST', body: {} });
     if (res.ok) {
-      statusNode.textContent = `Booking ${id} is cancelled; ${button.dataset.refund} is being refunded to your card.`;
+      statusNode.textContent = interpolate(gettext('Booking %(id)s is cancelled; %(refund)s is being refunded to your card.'), { id, refund: button.dataset.refund });
       const card = document.getElementById(`booking-${id}`);
-      card.querySelector('.state').textContent = 'Cancelled';
+      const state = word('cancelled');
+      card.querySelector('.state').textContent = state.charAt(0).toUpperCase() + state.slice(1);
       card.querySelector('.tickets')?.remove();
       button.previousElementSibling?.remove();
       button.remove();

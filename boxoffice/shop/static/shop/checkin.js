@@ -1,6 +1,7 @@
 // Staff check-in: a code from the keyboard or a scanner (Enter submits) or, where the browser
 // has BarcodeDetector, the camera; a big green or red answer, and the show's running count.
 import { api, el } from './api.js';
+import { gettext, interpolate, word } from './i18n.js';
 
 const form = document.getElementById('checkin-form');
 const input = document.getElementById('code');
@@ -17,7 +18,9 @@ function answer(ok, title, lines) {
 
 async function count(showtime, movie) {
   const res = await api(`/staff/checkin/count/${showtime}/`);
-  if (res.ok) countNode.textContent = `${movie ? `${movie}: ` : ''}${res.data.admitted} of ${res.data.sold} tickets admitted.`;
+  if (!res.ok) return;
+  const counted = interpolate(gettext('%(admitted)s of %(sold)s tickets admitted.'), res.data);
+  countNode.textContent = movie ? `${movie}: ${counted}` : counted;
 }
 
 async function check(code) {
@@ -29,19 +32,22 @@ async function check(code) {
   input.focus();
   if (res.ok) {
     const t = res.data;
-    answer(true, `Admit · seat ${t.seat}`, [`${t.movie} · ${t.theater}, ${t.screen} · ${t.local_start} (${t.timezone})`, `${t.tier} seat, booking ${t.booking}`]);
+    answer(true, interpolate(gettext('Admit · seat %(seat)s'), t), [
+      `${t.movie} · ${t.theater}, ${t.screen} · ${t.local_start} (${t.timezone})`,
+      interpolate(gettext('%(tier)s seat, booking %(booking)s'), { ...t, tier: word(t.tier) }),
+    ]);
     count(t.showtime, t.movie);
     return;
   }
   const error = res.errors[0] || {};
   const reasons = {
-    already_checked_in: 'Already used',
-    show_not_open: 'Wrong show (not open now)',
-    show_ended: 'Show has ended',
+    already_checked_in: gettext('Already used'),
+    show_not_open: gettext('Wrong show (not open now)'),
+    show_ended: gettext('Show has ended'),
   };
-  let title = reasons[error.code] || 'Refused';
-  if (res.status === 404) title = 'Unknown ticket';
-  if (res.status === 403 || res.status === 401) title = 'Not allowed';
+  let title = reasons[error.code] || gettext('Refused');
+  if (res.status === 404) title = gettext('Unknown ticket');
+  if (res.status === 403 || res.status === 401) title = gettext('Not allowed');
   answer(false, title, [error.detail]);
 }
 
@@ -76,7 +82,7 @@ if ('BarcodeDetector' in window && navigator.mediaDevices) {
       };
       scan();
     } catch (error) {
-      answer(false, 'Camera unavailable', [String(error.message || error)]);
+      answer(false, gettext('Camera unavailable'), [String(error.message || error)]);
     }
   });
 }

@@ -1,6 +1,7 @@
 // Checkout: the hold's countdown (on the server's clock), the pay step, and Stripe.js's Card
 // Element confirmed with confirmCardPayment. A declined card can be retried while the hold runs.
 import { api, config, el, money } from './api.js';
+import { gettext, interpolate, word } from './i18n.js';
 
 const cfg = config();
 const $ = (id) => document.getElementById(id);
@@ -38,16 +39,17 @@ async function fetchBooking() {
 function showSeats(booking) {
   const list = el('ul', { class: 'seat-lines' });
   for (const seat of booking.seats) {
-    list.append(el('li', { text: `Seat ${seat.label} · ${seat.tier} · ${money(seat.price, booking.currency)}` }));
+    const line = interpolate(gettext('Seat %(label)s · %(tier)s · %(price)s'), { label: seat.label, tier: word(seat.tier), price: money(seat.price, booking.currency) });
+    list.append(el('li', { text: line }));
   }
-  summary.replaceChildren(list, el('p', { class: 'total', text: `Total ${money(booking.total, booking.currency)}` }));
+  summary.replaceChildren(list, el('p', { class: 'total', text: interpolate(gettext('Total %(total)s'), { total: money(booking.total, booking.currency) }) }));
 }
 
 function lapsed() {
   finish();
   paySection.hidden = true;
   countdown.hidden = true;
-  payError.textContent = 'Your hold has lapsed: these seats are free again for everyone. Go back to the seat map to pick seats again.';
+  payError.textContent = gettext('Your hold has lapsed: these seats are free again for everyone. Go back to the seat map to pick seats again.');
   back.hidden = false;
   back.querySelector('a').focus();
 }
@@ -62,10 +64,10 @@ function tick() {
   const left = Math.max(0, Math.round((expiresAt - serverNow()) / 1000));
   const minutes = Math.floor(left / 60);
   const seconds = String(left % 60).padStart(2, '0');
-  countdown.textContent = `Your seats are held for ${minutes}:${seconds} more.`;
+  countdown.textContent = interpolate(gettext('Your seats are held for %(time)s more.'), { time: `${minutes}:${seconds}` });
   if (left <= 60 && !warned) {
     warned = true;
-    statusNode.textContent = 'Less than a minute left to pay before your seats are released.';
+    statusNode.textContent = gettext('Less than a minute left to pay before your seats are released.');
   }
   if (left <= 0) {
     fetchBooking().then((res) => {
@@ -92,7 +94,7 @@ async function start() {
   if (booking.status === 'confirmed') return confirmed();
   if (booking.status === 'expired') return lapsed();
   if (booking.status !== 'pending') {
-    statusNode.textContent = `This booking is ${booking.status}.`;
+    statusNode.textContent = interpolate(gettext('This booking is %(status)s.'), { status: word(booking.status) });
     back.hidden = false;
     return;
   }
@@ -117,13 +119,19 @@ function emulated(stripeJs) {
       if (res.ok && body.status && body.status !== 'declined') return { paymentIntent: { status: body.status } };
       // A declined card answers {status: "declined"}; a refusal, the API's error shape.
       const refusal = res.ok ? {} : res.errors[0] || {};
-      return { error: { code: refusal.code || 'card_declined', message: refusal.detail || 'Your card was declined.' } };
+      return { error: { code: refusal.code || 'card_declined', message: refusal.detail || gettext('Your card was declined.') } };
     },
   };
 }
 
 function labelEmulatorInputs() {
-  const names = { number: 'Card number', exp_month: 'Expiry month (MM)', exp_year: 'Expiry year (YY)', cvc: 'CVC', postal_code: 'Postal code' };
+  const names = {
+    number: gettext('Card number'),
+    exp_month: gettext('Expiry month (MM)'),
+    exp_year: gettext('Expiry year (YY)'),
+    cvc: gettext('CVC'),
+    postal_code: gettext('Postal code'),
+  };
   for (const input of document.querySelectorAll('#card-element input')) {
     const name = names[input.getAttribute('placeholder')];
     if (name) input.setAttribute('aria-label', name);
@@ -133,19 +141,22 @@ function labelEmulatorInputs() {
 payButton.addEventListener('click', async () => {
   payButton.disabled = true;
   payError.textContent = '';
-  statusNode.textContent = 'Opening the payment…';
+  statusNode.textContent = gettext('Opening the payment…');
   const res = await api(`/api/v1/bookings/${cfg.booking}/pay/`, { method: 'POST', body: {} });
   if (!res.ok) {
     payButton.disabled = false;
     statusNode.textContent = '';
     if (res.status === 409) return lapsedOrClosed(res);
     const wait = res.headers.get('Retry-After');
-    payError.textContent = res.status === 503 ? `Payments are unavailable right now; your seats stay held. Try again${wait ? ` in ${wait} s` : ''}.` : res.errors.map((e) => e.detail).join(' ');
+    const unavailable = wait
+      ? interpolate(gettext('Payments are unavailable right now; your seats stay held. Try again in %(seconds)s s.'), { seconds: wait })
+      : gettext('Payments are unavailable right now; your seats stay held. Try again.');
+    payError.textContent = res.status === 503 ? unavailable : res.errors.map((e) => e.detail).join(' ');
     return;
   }
   clientSecret = res.data.client_secret;
   if (typeof window.Stripe !== 'function') {
-    payError.textContent = 'The card form could not be loaded. Check your connection and reload the page.';
+    payError.textContent = gettext('The card form could not be loaded. Check your connection and reload the page.');
     payButton.disabled = false;
     return;
   }
@@ -156,7 +167,7 @@ payButton.addEventListener('click', async () => {
   labelEmulatorInputs();
   payButton.hidden = true;
   cardForm.hidden = false;
-  statusNode.textContent = 'Enter your card details, then confirm the payment.';
+  statusNode.textContent = gettext('Enter your card details, then confirm the payment.');
   const first = document.querySelector('#card-element input');
   if (first) first.focus();
   else if (card.focus) card.focus();
@@ -174,29 +185,29 @@ cardForm.addEventListener('submit', async (event) => {
   if (finished) return;
   confirmButton.disabled = true;
   payError.textContent = '';
-  statusNode.textContent = 'Confirming your payment…';
+  statusNode.textContent = gettext('Confirming your payment…');
   const result = await stripe.confirmCardPayment(clientSecret, { payment_method: { card } });
   if (result.error) {
     confirmButton.disabled = false;
     statusNode.textContent = '';
     const declined = result.error.code === 'card_declined' || /declin/i.test(result.error.message || '');
     payError.textContent = declined
-      ? 'Your card was declined. Your seats are still held: try again or use another card.'
-      : `The payment did not go through: ${result.error.message || 'unknown error'}. Your seats are still held; try again.`;
+      ? gettext('Your card was declined. Your seats are still held: try again or use another card.')
+      : interpolate(gettext('The payment did not go through: %(reason)s. Your seats are still held; try again.'), { reason: result.error.message || gettext('unknown error') });
     return;
   }
-  statusNode.textContent = 'Payment received. Issuing your tickets…';
+  statusNode.textContent = gettext('Payment received. Issuing your tickets…');
   finish();
   for (let i = 0; i < 60; i += 1) {
     const res = await fetchBooking();
     if (res.ok && res.data.status === 'confirmed') return confirmed();
     if (res.ok && res.data.status === 'cancelled') {
-      payError.textContent = 'Your seats were lost before the payment arrived; the money is being refunded in full.';
+      payError.textContent = gettext('Your seats were lost before the payment arrived; the money is being refunded in full.');
       return;
     }
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
-  statusNode.textContent = 'Payment received. Your tickets will appear in My bookings in a moment.';
+  statusNode.textContent = gettext('Payment received. Your tickets will appear in My bookings in a moment.');
 });
 
 releaseButton.addEventListener('click', async () => {
@@ -206,7 +217,7 @@ releaseButton.addEventListener('click', async () => {
     finish();
     paySection.hidden = true;
     countdown.hidden = true;
-    statusNode.textContent = 'Your seats were released.';
+    statusNode.textContent = gettext('Your seats were released.');
     back.hidden = false;
   } else {
     releaseButton.disabled = false;

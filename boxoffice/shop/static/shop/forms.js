@@ -1,8 +1,10 @@
 // The API's validation errors on a form: each next to its field (an element `<attr>-error`,
 // the input marked aria-invalid), the rest in the form's `#form-error`; the first field at
 // fault gets the focus. Shared by the sign-in, sign-up and account pages.
+import { gettext } from './i18n.js';
+
 export function fieldErrors(form) {
-  const formError = form.querySelector('#form-error');
+  const formError = form.querySelector('[data-form-error]') || form.querySelector('#form-error');
 
   function clear() {
     formError.textContent = '';
@@ -22,7 +24,7 @@ export function fieldErrors(form) {
         first = first || input;
       } else general.push(error.detail);
     }
-    formError.textContent = general.join(' ') || (first ? 'Please correct the fields marked below.' : '');
+    formError.textContent = general.join(' ') || (first ? gettext('Please correct the fields marked below.') : '');
     if (first) first.focus();
     return errors;
   }

@@ -2,6 +2,7 @@
 // keys, the live seat map (server-sent events) applied as it arrives, a price breakdown before
 // holding, and a polite live region for what changes.
 import { api, config, el, money, sumMoney } from './api.js';
+import { gettext, interpolate, ngettext, number, pgettext, word } from './i18n.js';
 
 const cfg = config();
 const mapNode = document.getElementById('seat-map');
@@ -10,7 +11,11 @@ const holdButton = document.getElementById('hold');
 const holdError = document.getElementById('hold-error');
 const announcer = document.getElementById('announcer');
 const STORE = `boxoffice.picks.${cfg.showtime}`;
-const STATUS_WORDS = { available: 'available', held: 'held by another customer', booked: 'sold' };
+const STATUS_WORDS = {
+  available: pgettext('seat status', 'available'),
+  held: pgettext('seat status', 'held by another customer'),
+  booked: pgettext('seat status', 'sold'),
+};
 
 const seats = new Map(); // seat id -> seat entry of the seat map
 const buttons = new Map(); // seat id -> its button
@@ -38,9 +43,9 @@ function announce(text) {
 }
 
 function seatName(seat) {
-  const state = picked.has(seat.id) ? 'selected' : STATUS_WORDS[seat.status] || seat.status;
-  const kind = seat.kind && seat.kind !== 'standard' ? `, ${seat.kind === 'wheelchair' ? 'wheelchair space' : 'companion seat'}` : '';
-  return `Seat ${seat.label}, ${seat.tier}${kind}, ${money(seat.price, currency)}, ${state}`;
+  const state = picked.has(seat.id) ? pgettext('seat status', 'selected') : STATUS_WORDS[seat.status] || seat.status;
+  const kind = seat.kind && seat.kind !== 'standard' ? `, ${seat.kind === 'wheelchair' ? gettext('wheelchair space') : gettext('companion seat')}` : '';
+  return interpolate(gettext('Seat %(label)s, %(tier)s%(kind)s, %(price)s, %(state)s'), { label: seat.label, tier: word(seat.tier), kind, price: money(seat.price, currency), state });
 }
 
 function paint(seat) {
@@ -71,7 +76,7 @@ function render(map) {
   const rowNames = [...byRow.keys()].sort((a, b) => a.length - b.length || a.localeCompare(b));
   for (const rowName of rowNames) {
     const rowSeats = byRow.get(rowName).sort((a, b) => a.number - b.number);
-    const rowNode = el('div', { class: 'row', role: 'group', 'aria-label': `Row ${rowName}` });
+    const rowNode = el('div', { class: 'row', role: 'group', 'aria-label': interpolate(gettext('Row %(row)s'), { row: rowName }) });
     rowNode.append(el('span', { class: 'row-label', 'aria-hidden': 'true', text: rowName }));
     const rowButtons = [];
     for (const seat of rowSeats) {
@@ -119,7 +124,10 @@ function applyStatuses(changes) {
   if (lost.length) {
     savePicks();
     renderSelection();
-    const message = `Seat ${lost.join(', ')} was just taken by someone else. Please pick another.`;
+    const message = interpolate(
+      ngettext('Seat %(seats)s was just taken by someone else. Please pick another.', 'Seats %(seats)s were just taken by someone else. Please pick others.', lost.length),
+      { seats: lost.join(', ') },
+    );
     holdError.textContent = message;
   }
 }
@@ -132,29 +140,30 @@ function renderSelection() {
   const chosen = pickedSeats();
   if (holdButton) holdButton.disabled = chosen.length === 0;
   if (!chosen.length) {
-    selectionNode.replaceChildren(el('p', { text: `No seats picked yet. You can pick up to ${cfg.maxSeats}.` }));
+    selectionNode.replaceChildren(el('p', { text: interpolate(gettext('No seats picked yet. You can pick up to %(max)s.'), { max: cfg.maxSeats }) }));
     return;
   }
   const morning = cfg.timeFactor !== '1.00' && cfg.timeFactor !== '1';
   const table = el('table', { class: 'breakdown' });
-  table.append(el('caption', { text: 'Price breakdown' }));
+  table.append(el('caption', { text: gettext('Price breakdown') }));
   const head = el('tr');
-  for (const label of ['Seat', 'Tier', 'How', 'Price']) head.append(el('th', { scope: 'col', text: label }));
+  for (const label of [gettext('Seat'), gettext('Tier'), gettext('How'), gettext('Price')]) head.append(el('th', { scope: 'col', text: label }));
   table.append(el('thead', {}, head));
   const body = el('tbody');
   for (const seat of chosen) {
-    const how = `${cfg.basePrice} × ${cfg.tierFactors[seat.tier] || '1.00'} ${seat.tier}` + (morning ? ` × ${cfg.timeFactor} morning` : '');
+    const how = `${number(cfg.basePrice)} × ${number(cfg.tierFactors[seat.tier] || '1.00')} ${word(seat.tier)}` + (morning ? ` × ${number(cfg.timeFactor)} ${gettext('morning')}` : '');
     const tr = el('tr');
-    tr.append(el('th', { scope: 'row', text: seat.label }), el('td', { text: seat.tier }), el('td', { text: how }), el('td', { class: 'num', text: money(seat.price, currency) }));
+    tr.append(el('th', { scope: 'row', text: seat.label }), el('td', { text: word(seat.tier) }), el('td', { text: how }), el('td', { class: 'num', text: money(seat.price, currency) }));
     body.append(tr);
   }
   table.append(body);
   const total = sumMoney(chosen.map((s) => s.price));
   const foot = el('tr');
-  foot.append(el('th', { scope: 'row', colspan: '3', text: `Total for ${chosen.length} seat${chosen.length > 1 ? 's' : ''}` }), el('td', { class: 'num total', text: money(total, currency) }));
+  const totalFor = interpolate(ngettext('Total for %(count)s seat', 'Total for %(count)s seats', chosen.length), { count: chosen.length });
+  foot.append(el('th', { scope: 'row', colspan: '3', text: totalFor }), el('td', { class: 'num total', text: money(total, currency) }));
   table.append(el('tfoot', {}, foot));
   const nodes = [table];
-  if (morning) nodes.push(el('p', { class: 'help', text: `Morning show: prices include the morning factor ×${cfg.timeFactor}.` }));
+  if (morning) nodes.push(el('p', { class: 'help', text: interpolate(gettext('Morning show: prices include the morning factor ×%(factor)s.'), { factor: number(cfg.timeFactor) }) }));
   selectionNode.replaceChildren(...nodes);
 }
 
@@ -167,28 +176,29 @@ function toggle(button) {
     paint(seat);
     renderSelection();
     savePicks();
-    announce(`Seat ${seat.label} removed. ${summary()}`);
+    announce(`${interpolate(gettext('Seat %(label)s removed.'), { label: seat.label })} ${summary()}`);
     return;
   }
   if (seat.status !== 'available') {
-    announce(`Seat ${seat.label} is ${STATUS_WORDS[seat.status] || seat.status}; pick another.`);
+    announce(interpolate(gettext('Seat %(label)s is %(state)s; pick another.'), { label: seat.label, state: STATUS_WORDS[seat.status] || seat.status }));
     return;
   }
   if (picked.size >= cfg.maxSeats) {
-    holdError.textContent = `You can pick up to ${cfg.maxSeats} seats.`;
+    holdError.textContent = interpolate(gettext('You can pick up to %(max)s seats.'), { max: cfg.maxSeats });
     return;
   }
   picked.add(seat.id);
   paint(seat);
   renderSelection();
   savePicks();
-  announce(`Seat ${seat.label} selected. ${summary()}`);
+  announce(`${interpolate(gettext('Seat %(label)s selected.'), { label: seat.label })} ${summary()}`);
 }
 
 function summary() {
   const chosen = pickedSeats();
-  if (!chosen.length) return 'No seats picked.';
-  return `${chosen.length} seat${chosen.length > 1 ? 's' : ''}, total ${money(sumMoney(chosen.map((s) => s.price)), currency)}.`;
+  if (!chosen.length) return gettext('No seats picked.');
+  const total = money(sumMoney(chosen.map((s) => s.price)), currency);
+  return interpolate(ngettext('%(count)s seat, total %(total)s.', '%(count)s seats, total %(total)s.', chosen.length), { count: chosen.length, total });
 }
 
 function move(from, key) {
@@ -297,7 +307,7 @@ if (holdButton) {
     if (!chosen.length) return;
     holdButton.disabled = true;
     holdError.textContent = '';
-    announce('Holding your seats…');
+    announce(gettext('Holding your seats…'));
     const res = await api('/api/v1/bookings/', { method: 'POST', body: { showtime: cfg.showtime, seats: chosen.map((s) => s.id) } });
     if (res.ok) {
       sessionStorage.removeItem(STORE);
@@ -310,7 +320,7 @@ if (holdButton) {
     }
     const detail = res.errors.map((e) => e.detail).join(' ');
     const code = res.errors[0] && res.errors[0].code;
-    holdError.textContent = code === 'seats_unavailable' ? `${detail} Someone else got there first; please pick other seats.` : detail;
+    holdError.textContent = code === 'seats_unavailable' ? `${detail} ${gettext('Someone else got there first; please pick other seats.')}` : detail;
     if (code === 'seats_unavailable') await loadOnce();
     renderSelection();
   });

@@ -13,7 +13,7 @@ if (signOut) {
 if (document.body.dataset.needsRefresh) {
   refresh().then((ok) => {
     if (ok) window.location.reload();
-    else if (document.title.startsWith('Signing you back in')) {
+    else if (document.getElementById('signing-back-in')) {
       window.location.assign('/signin/?next=' + encodeURIComponent(location.pathname + location.search));
     }
   });
