@@ -20,7 +20,7 @@ PYTEST_WORKERS ?= 6
 XDIST := -n $(PYTEST_WORKERS) $(if $(filter 0,$(PYTEST_WORKERS)),,--dist loadfile)
 PIP_COMPILE := $(BIN)/pip-compile --quiet --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links
 
-.PHONY: run test test-sqlite test-postgres test-postgres-only test-services test-resilience lint fmt lock clean
+.PHONY: run test test-sqlite test-postgres test-postgres-only test-services test-resilience lint fmt lock clean messages compilemessages
 
 $(BIN)/.installed: requirements-dev.lock requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12))' || \
@@ -75,6 +75,20 @@ fmt: $(BIN)/.installed
 lock: $(BIN)/.installed
 	$(PIP_COMPILE) $(PIP_COMPILE_ARGS) -o requirements.lock pyproject.toml
 	$(PIP_COMPILE) $(PIP_COMPILE_ARGS) --extra dev -c requirements.lock -o requirements-dev.lock pyproject.toml
+
+# Translations (docs/translations.md): `make messages` collects every marked string into
+# boxoffice/locale/<lang>/LC_MESSAGES/django.po (templates, Python) and djangojs.po (the shop's
+# scripts); translate the new entries, then `make compilemessages` writes the .mo files, which
+# are committed. Both need GNU gettext (apt-get install gettext); running the app does not.
+MESSAGES_IGNORE := $(foreach d,tools tests bench staticfiles media deploy docs scripts,--ignore '$(d)/*')
+LOCALES ?= de
+
+messages: $(BIN)/.installed
+	$(BIN)/python manage.py makemessages $(foreach l,$(LOCALES),-l $(l)) --add-location=file --no-obsolete $(MESSAGES_IGNORE)
+	$(BIN)/python manage.py makemessages -d djangojs $(foreach l,$(LOCALES),-l $(l)) --add-location=file --no-obsolete $(MESSAGES_IGNORE)
+
+compilemessages: $(BIN)/.installed
+	cd boxoffice && ../$(BIN)/python ../manage.py compilemessages
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache
