@@ -31,7 +31,9 @@ SOURCES = ROOT / "boxoffice"
 LOCALE = ROOT / "boxoffice" / "locale"
 DOMAINS = ("django", "djangojs")
 TRANSLATED = [code for code, _ in settings.LANGUAGES if code != settings.LANGUAGE_CODE]
-CATALOGS = [LOCALE / lang / "LC_MESSAGES" / f"{domain}.po" for lang in TRANSLATED for domain in DOMAINS]
+CATALOGS = [
+    LOCALE / lang / "LC_MESSAGES" / f"{domain}.po" for lang in TRANSLATED for domain in DOMAINS
+]
 
 # name -> (index of the context argument or None, index of the msgid, index of the plural)
 KEYWORDS: dict[str, tuple[int | None, int, int | None]] = {
@@ -135,7 +137,8 @@ def _entries(path: Path) -> list[Entry]:
 def test_every_entry_is_translated_and_none_is_fuzzy_or_obsolete(po: Path):
     assert po.exists(), f"{po} is missing: make messages"
     header = parse(po)[0]
-    assert header.msgid == "" and f"Language: {po.parts[-3]}\n" in header.msgstr
+    assert header.msgid == ""
+    assert f"Language: {po.parts[-3]}\n" in header.msgstr
     assert not header.fuzzy, f"{po}: the header is fuzzy"
     problems = [
         f"{'fuzzy' if e.fuzzy else 'obsolete' if e.obsolete else 'untranslated'}: {e.key!r}"

@@ -18,8 +18,7 @@ from boxoffice.booking.models import BookingStatus
 from boxoffice.notifications.emails import compose
 from boxoffice.notifications.models import EmailNotification
 from tests.conftest import PASSWORD
-from tests.notifications.conftest import booking_at, note_for  # noqa: F401
-from tests.payments.conftest import run_worker, smtp_server  # noqa: F401
+from tests.payments.conftest import run_worker
 
 LA_SHOW = datetime(2027, 3, 15, 21, 0)  # a Monday, 21:00 in Los Angeles (05:00 UTC next day)
 
