@@ -398,11 +398,11 @@ class MeView(AuthView):
         responses={200: UserSerializer},
     )
     def patch(self, request: Request) -> Response:
-        body = MeUpdateSerializer(data=request.data)
+        body = MeUpdateSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
-        user = services.set_language(
-            user=cast(User, request.user), language=body.validated_data["language"]
-        )
+        user = cast(User, request.user)
+        if "language" in body.validated_data:  # PATCH: what is sent changes, nothing else
+            user = services.set_language(user=user, language=body.validated_data["language"])
         return Response(UserSerializer(user).data)
 
 

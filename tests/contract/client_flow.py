@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from boxoffice_client import AuthenticatedClient, Client
 from boxoffice_client.api.auth import (
+    auth_me_partial_update,
     auth_me_retrieve,
     auth_password_create,
     auth_password_reset_create,
@@ -41,12 +42,14 @@ from boxoffice_client.models import (
     BookingStatusEnum,
     CredentialsRequest,
     HoldRequest,
+    LanguageEnum,
     Movie,
     MovieRequest,
     PaginatedShowtimeList,
     PaginatedShowtimeReportRowList,
     PasswordChangeRequest,
     PasswordResetRequest,
+    PatchedMeUpdateRequest,
     PaymentStart,
     Screen,
     ScreenRequest,
@@ -202,4 +205,17 @@ def password_flow(base_url: str, username: str, old: str, new: str) -> User:
     with sign_in(base_url, username, new) as client:
         me = auth_me_retrieve.sync(client=client)
     assert isinstance(me, User), me
+    return me
+
+
+def language_flow(base_url: str, username: str, password: str) -> User:
+    """Change the language of the signed-in customer's emails to German and read it back."""
+    with sign_in(base_url, username, password) as client:
+        changed = auth_me_partial_update.sync(
+            client=client, body=PatchedMeUpdateRequest(language=LanguageEnum.DE)
+        )
+        assert isinstance(changed, User), changed
+        me = auth_me_retrieve.sync(client=client)
+    assert isinstance(me, User), me
+    assert me.language == changed.language
     return me

@@ -160,6 +160,13 @@ def test_generated_python_client_changes_a_password(generated_package: Path, liv
     assert me.username == "alice"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_generated_python_client_changes_the_language(generated_package: Path, live_server) -> None:  # type: ignore[no-untyped-def]
+    make_user("alice")
+    me = _flow().language_flow(live_server.url, "alice", PASSWORD)
+    assert me.language.value == "de"
+
+
 def test_client_flow_is_mypy_strict_clean(generated_package: Path) -> None:
     env = {**os.environ, "MYPYPATH": str(generated_package)}
     _run(
