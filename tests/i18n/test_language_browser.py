@@ -90,12 +90,13 @@ def test_a_german_browser_gets_german_pages(browser_page, showtime, axe_source, 
     expect(page.locator("html")).to_have_attribute("lang", "de")
     expect(page.get_by_role("heading", name="Anmelden")).to_be_visible()
     expect(page.locator("#language-switch")).to_have_value("de")
-    # The API's messages stay English; the page's own words are German.
+    # The API's details are English; the page says the codes it knows in German.
     tab_to(page, "#username")
     page.keyboard.press("Enter")
     expect(page.locator("#form-error")).to_contain_text(
         "Bitte korrigieren Sie die unten markierten Felder."
     )
+    expect(page.locator("#username-error")).to_have_text("Dieses Feld ist erforderlich.")
     _no_axe_problems(page, axe_source)
 
 
