@@ -46,7 +46,7 @@ def _context(booking: Booking) -> dict:
             {
                 "label": s.seat.label,
                 "tier": s.get_tier_display(),
-                "price": format_money(s.price, booking.currency),
+                "price": s.price,
                 "code": getattr(getattr(s, "ticket", None), "code", ""),
             }
             for s in seats
