@@ -60,6 +60,17 @@ def _language_field(**kwargs: Any) -> serializers.ChoiceField:
 class MeUpdateSerializer(serializers.Serializer):
     language = _language_field(help_text="The language of the user's emails.")
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # Only the language is the user's to change: a role, a name or a flag sent along is
+        # refused by name (400 read_only), never silently dropped.
+        others = sorted(set(self.initial_data) - set(self.fields))
+        if others:
+            raise ValidationError(
+                {name: ["This field cannot be changed here."] for name in others},
+                code="read_only",
+            )
+        return attrs
+
 
 class RegisterSerializer(serializers.Serializer):
     username = serializers.RegexField(
@@ -392,7 +403,8 @@ class MeView(AuthView):
         description=(
             "The language of the user's emails (receipts, cancellations, password resets), "
             "one of `en`, `de`. The shop's account page uses it. 400 `invalid_choice` "
-            "(attr `language`) for any other."
+            "(attr `language`) for any other; 400 `read_only` naming any other field sent "
+            "(the role, the username, ... are not the user's to change)."
         ),
         request=MeUpdateSerializer,
         responses={200: UserSerializer},

@@ -195,11 +195,18 @@ def test_bookings_cannot_be_rewritten(customer_api, admin_api, showtime, method)
 
 @pytest.mark.parametrize("method", ["put", "patch", "post", "delete"])
 def test_me_cannot_be_written(customer, customer_api, method):
+    """PATCH changes the user's language only (docs/api.md): anything else sent is refused by
+    name; the other methods do not exist."""
     before = user_state(customer.pk)
     response = getattr(customer_api, method)(
         ME, {"role": "admin", "is_staff": True, "is_superuser": True}, format="json"
     )
-    assert_error(response, 405)
+    assert_error(response, 400 if method == "patch" else 405)
+    if method == "patch":
+        refused = {(e["attr"], e["code"]) for e in response.json()["errors"]}
+        assert refused == {(n, "read_only") for n in ("role", "is_staff", "is_superuser")}
+        with_language = customer_api.patch(ME, {"language": "de", "role": "admin"}, format="json")
+        assert_error(with_language, 400)
     assert user_state(customer.pk) == before
 
 
