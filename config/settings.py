@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "boxoffice.notifications",
     "boxoffice.reports",
     "boxoffice.live",
+    "boxoffice.waitlist",
     "boxoffice.shop",
     "django_tasks_db",
 ]
@@ -424,6 +425,8 @@ DEFAULT_CLEANING_MINUTES = 15
 BOOKING_HOLD_SECONDS = env_int("BOOKING_HOLD_SECONDS", 600)
 BOOKING_MAX_SEATS = env_int("BOOKING_MAX_SEATS", 10)
 BOOKING_CANCEL_CUTOFF_MINUTES = env_int("BOOKING_CANCEL_CUTOFF_MINUTES", 60)
+# How long seats offered to a waitlist entry are held for it (boxoffice/waitlist).
+WAITLIST_OFFER_MINUTES = env_int("WAITLIST_OFFER_MINUTES", 30)
 # Wheelchair spaces (and their companion seats) go to general sale this long before the show.
 ACCESSIBLE_RELEASE_MINUTES = env_int("ACCESSIBLE_RELEASE_MINUTES", 60)
 # The longest a booking transaction waits for a lock (PostgreSQL lock_timeout); past it the
