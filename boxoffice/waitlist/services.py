@@ -192,17 +192,23 @@ class _Lost(Exception):
     """The entry stopped waiting between our read and our UPDATE: roll the offer back."""
 
 
+def _lock_waiting_entry(entry_id: int) -> WaitlistEntry | None:
+    """The entry's row, locked, if it is still waiting (a worker that waited for another's lock
+    reads it as that one left it: offered, so not waiting any more)."""
+    return (
+        WaitlistEntry.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("user")
+        .filter(pk=entry_id, status=E.WAITING)
+        .first()
+    )
+
+
 def _offer(*, entry_id: int, showtime: Showtime) -> bool:
     now = timezone.now()
     try:
         with bounded():
             booking_locks.lock_offers(showtime.pk)
-            entry = (
-                WaitlistEntry.objects.select_for_update(no_key=True)
-                .select_related("user")
-                .filter(pk=entry_id, status=E.WAITING)
-                .first()
-            )
+            entry = _lock_waiting_entry(entry_id)
             if entry is None:
                 return False  # left, or offered by another worker meanwhile
             offer = booking.hold_best_available(
