@@ -323,6 +323,7 @@ SPECTACULAR_SETTINGS = {
         "TierEnum": "boxoffice.catalog.models.Tier.choices",
         "ShowtimeStatusEnum": "boxoffice.schedule.models.ShowtimeStatus.choices",
         "BookingStatusEnum": "boxoffice.booking.models.BookingStatus.choices",
+        "WaitlistEntryStatusEnum": "boxoffice.waitlist.models.EntryStatus.choices",
         "SeatStatusEnum": ["available", "held", "booked"],
         "SeatKindEnum": "boxoffice.catalog.models.SeatKind.choices",
         "ErrorTypeEnum": ["validation_error", "client_error"],
@@ -341,6 +342,7 @@ SPECTACULAR_SETTINGS = {
         {"name": "reports", "description": "Occupancy and revenue (admin)"},
         {"name": "payments", "description": "Stripe webhook intake"},
         {"name": "checkin", "description": "Ticket check-in at the door (admin)"},
+        {"name": "waitlist", "description": "Waiting for seats of a sold-out show, and offers"},
     ],
 }
 

@@ -83,7 +83,7 @@ class WaitlistEntrySerializer(serializers.ModelSerializer):
         }
 
 
-class JoinRequestSerializer(serializers.Serializer):
+class WaitlistJoinSerializer(serializers.Serializer):
     quantity = serializers.IntegerField(
         min_value=1,
         max_value=settings.BOOKING_MAX_SEATS,
@@ -104,7 +104,7 @@ class JoinWaitlistView(GenericAPIView):
             "says so) for WAITLIST_OFFER_MINUTES, and an email with a link to pay. An offer not "
             "paid in time ends the entry `lapsed` and goes to the next entry."
         ),
-        request=JoinRequestSerializer,
+        request=WaitlistJoinSerializer,
         responses={
             201: WaitlistEntrySerializer,
             409: conflict("seats_available", "already_waiting", "show_cancelled", "show_started"),
@@ -113,7 +113,7 @@ class JoinWaitlistView(GenericAPIView):
         operation_id="showtimes_waitlist_create",
     )
     def post(self, request: Request, showtime_id: int) -> Response:
-        data = JoinRequestSerializer(data=request.data)
+        data = WaitlistJoinSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         showtime = (
             Showtime.objects.select_related("screen__theater", "movie")
