@@ -153,5 +153,6 @@ class WaitlistViewSet(
         return selectors.entries_of(cast(User, self.request.user))
 
     def destroy(self, request: Request, *args: object, **kwargs: object) -> Response:
-        services.leave(user=cast(User, request.user), entry_id=int(str(self.kwargs["pk"])))
+        entry = self.get_object()  # 404 for anyone else's entry, or an id that is not one
+        services.leave(user=cast(User, request.user), entry_id=entry.pk)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -235,6 +235,7 @@ def test_leaving_someone_elses_entry_is_404_and_changes_nothing(customer_api, sh
     other = bearer(make_user("mallory"))
     assert other.delete(f"/api/v1/waitlist/{entry['id']}/").status_code == 404
     assert customer_api.delete("/api/v1/waitlist/999999/").status_code == 404
+    assert customer_api.delete("/api/v1/waitlist/null,null/").status_code == 404
     assert WaitlistEntry.objects.get(pk=entry["id"]).status == "waiting"
     assert customer_api.delete(f"/api/v1/waitlist/{entry['id']}/").status_code == 204
     assert customer_api.delete(f"/api/v1/waitlist/{entry['id']}/").status_code == 204  # again

@@ -1,0 +1,41 @@
+// The show page's waitlist form: join for N seats together (the API says 409 when that many
+// are on sale together: book them instead), then say where the customer stands.
+import { api, config } from './api.js';
+
+const form = document.getElementById('waitlist-form');
+if (form) {
+  const cfg = config();
+  const input = document.getElementById('waitlist-quantity');
+  const error = document.getElementById('waitlist-error');
+  const status = document.getElementById('waitlist-status');
+  const button = document.getElementById('waitlist-join');
+
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    error.textContent = '';
+    input.removeAttribute('aria-invalid');
+    const quantity = Number(input.value);
+    if (!Number.isInteger(quantity) || quantity < 1 || quantity > cfg.maxSeats) {
+      error.textContent = `Choose 1 to ${cfg.maxSeats} seats.`;
+      input.setAttribute('aria-invalid', 'true');
+      input.focus();
+      return;
+    }
+    button.disabled = true;
+    const res = await api(`/api/v1/showtimes/${cfg.showtime}/waitlist/`, {
+      method: 'POST',
+      body: { quantity },
+    });
+    button.disabled = false;
+    if (res.ok) {
+      const entry = res.data;
+      status.textContent = `You are number ${entry.position} on the waitlist for ${entry.quantity} seats together. We will email you when seats are held for you; your entries are in My bookings.`;
+      form.hidden = true;
+      status.focus();
+      return;
+    }
+    error.textContent = res.errors.map((e) => e.detail).join(' ');
+    if (res.errors.some((e) => e.attr === 'quantity')) input.setAttribute('aria-invalid', 'true');
+    input.focus();
+  });
+}
