@@ -47,9 +47,12 @@ class WaitlistEntrySerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.ChoiceField(choices=EntryStatus.choices))
     def get_status(self, obj: WaitlistEntry) -> str:
-        """As it is now: an offer whose hold ran out is ``lapsed`` before the worker says so,
-        a waiting entry of a show that started is ``ended``."""
+        """As it is now: a paid offer is ``booked`` and an offer whose hold ran out ``lapsed``
+        before the worker records it, a waiting entry of a show that started is ``ended``."""
         now = timezone.now()
+        paid = obj.offer is not None and obj.offer.status == BookingStatus.CONFIRMED
+        if paid and obj.status in (EntryStatus.OFFERED, EntryStatus.LAPSED, EntryStatus.ENDED):
+            return EntryStatus.BOOKED
         if obj.status == EntryStatus.OFFERED and obj.offer is not None:
             offer = obj.offer
             if offer.status != BookingStatus.CONFIRMED and (

@@ -1,6 +1,7 @@
 """The waitlist's reactions to the layers below: seats of a show changed (a cancellation, a
 lapsed hold tidied, an unblocked seat, an exchange: whatever frees a seat goes through
-``seatmap_cache.seats_changed``), an offer paid, a show cancelled. Each runs inside the
+``seatmap_cache.seats_changed``; an offer's payment too, which the offer task then records on
+its entry), a show cancelled. Each runs inside the
 writer's transaction, so the task is queued if and only if the change commits."""
 
 from __future__ import annotations
@@ -9,8 +10,8 @@ from typing import Any
 
 from django.dispatch import receiver
 
-from boxoffice.booking.models import Booking, SeatChange
-from boxoffice.booking.signals import booking_confirmed, seats_changed
+from boxoffice.booking.models import SeatChange
+from boxoffice.booking.signals import seats_changed
 from boxoffice.schedule.models import Showtime
 from boxoffice.schedule.signals import showtime_cancelled
 
@@ -28,12 +29,6 @@ def offer_freed_seats(sender: type, change: SeatChange, **kwargs: Any) -> None:
         from .tasks import offer_freed_seats as task
 
         task.enqueue(showtime_id=showtime_id)
-
-
-@receiver(booking_confirmed, sender=Booking)
-def offer_paid(sender: type, booking: Booking, **kwargs: Any) -> None:
-    if booking.waitlist_entry is not None:
-        services.offer_paid(booking_id=booking.pk, entry_id=booking.waitlist_entry)
 
 
 @receiver(showtime_cancelled, sender=Showtime)

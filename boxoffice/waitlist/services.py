@@ -29,11 +29,14 @@ and a confirmed one ends the entry ``booked``.
 
 Lock order: the show's offers lock, then the entry's row, then the booking app's order (the
 customer's row, the show, seat rows, the booking). A customer leaving locks the entry's row and
-then cancels the offer (seat rows, the booking): the same order.
+then cancels the offer (seat rows, the booking): the same order. A payment never locks an entry
+(:func:`settle_offers` records a paid offer afterwards), so it cannot wait on a leave that
+waits on the payment's seats.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import datetime
 
@@ -112,34 +115,45 @@ def leave(*, user: User, entry_id: int) -> None:
             raise NotFound("No such waitlist entry.")
         if entry.status not in ACTIVE:
             return
+        ending = E.LEFT
         if entry.status == E.OFFERED and entry.offer_id is not None:
             offer = Booking.objects.get(pk=entry.offer_id)
             if offer.status == BookingStatus.PENDING and not offer.hold_has_lapsed(now):
-                booking.cancel_booking(booking=offer, by=user, now=now)
-        WaitlistEntry.objects.filter(pk=entry.pk).update(status=E.LEFT, ended_at=now)
+                # Decided on the booking's locked row: a payment that landed first wins.
+                with contextlib.suppress(Conflict):
+                    booking.cancel_booking(booking=offer, by=user, now=now)
+                offer.refresh_from_db(fields=["status"])
+            if offer.status == BookingStatus.CONFIRMED:
+                # Paid: the entry is booked, not left (the booking is cancelled as a booking).
+                ending = E.BOOKED
+        WaitlistEntry.objects.filter(pk=entry.pk).update(status=ending, ended_at=now)
 
 
 def settle_offers(*, showtime_id: int | None = None, now: datetime | None = None) -> int:
-    """Offered entries whose offer is no longer held (lapsed by time, expired, cancelled)
-    end ``lapsed``; the number ended. One conditional UPDATE: an offer paid meanwhile has
-    moved its entry to booked (:func:`offer_paid`), and is not touched."""
+    """Bring entries up to date with their offers; the number changed. An offer that was paid
+    ends its entry ``booked`` (also a late payment, after the entry lapsed or ended); an
+    offered entry whose offer is no longer held (lapsed by time, expired, cancelled) ends
+    ``lapsed``. Conditional UPDATEs, safe to repeat from any process.
+
+    Payments do not write the entry themselves: a payment's transaction holds the offer's seat
+    and booking rows, and an entry's row is locked before those (a customer leaving), so the
+    payment writing the entry could deadlock with a leave. Reads show an entry as its offer
+    says (``api.WaitlistEntrySerializer.get_status``) until this runs: after every seat change
+    of the show with someone waiting, and every housekeeping tick."""
     now = now or timezone.now()
+    entries = WaitlistEntry.objects.all()
+    if showtime_id is not None:
+        entries = entries.filter(showtime_id=showtime_id)
+    paid = entries.filter(
+        status__in=[E.OFFERED, E.LAPSED, E.ENDED], offer__status=BookingStatus.CONFIRMED
+    ).update(status=E.BOOKED, ended_at=now)
     offers = Booking.objects.filter(
         Q(status__in=[BookingStatus.EXPIRED, BookingStatus.CANCELLED])
         | Q(status=BookingStatus.PENDING, expires_at__lte=now)
     )
-    entries = WaitlistEntry.objects.filter(status=E.OFFERED, offer__in=offers)
-    if showtime_id is not None:
-        entries = entries.filter(showtime_id=showtime_id)
-    return entries.update(status=E.LAPSED, ended_at=now)
-
-
-def offer_paid(*, booking_id: int, entry_id: int) -> None:
-    """The offer ``booking_id`` was paid and confirmed (in the payment's transaction): its
-    entry ends booked, also after it lapsed (a late payment whose seats were still free)."""
-    WaitlistEntry.objects.filter(
-        pk=entry_id, offer_id=booking_id, status__in=[E.OFFERED, E.LAPSED, E.ENDED]
-    ).update(status=E.BOOKED, ended_at=timezone.now())
+    return paid + entries.filter(status=E.OFFERED, offer__in=offers).update(
+        status=E.LAPSED, ended_at=now
+    )
 
 
 def end_entries(*, showtime_id: int, now: datetime | None = None) -> int:

@@ -170,7 +170,12 @@ def test_a_paid_offer_ends_the_entry_booked(customer_api, customer, showtime):
     assert pay(entry["offer"]) == "succeeded"
     intent = Booking.objects.get(pk=entry["offer"]).payment_intent_id
     payments.settle_payment_intent(intent)
-    assert entries(customer_api)[0]["status"] == "booked"
+    assert entries(customer_api)[0]["status"] == "booked"  # as its offer says, at once
+    services.sweep()
+    assert WaitlistEntry.objects.get(pk=entry["id"]).status == "booked"  # and recorded
+    # Leaving a booked entry changes nothing: the booking is cancelled as a booking.
+    assert customer_api.delete(f"/api/v1/waitlist/{entry['id']}/").status_code == 204
+    assert WaitlistEntry.objects.get(pk=entry["id"]).status == "booked"
     assert customer_api.get(f"/api/v1/bookings/{entry['offer']}/").json()["status"] == "confirmed"
 
 
