@@ -41,9 +41,9 @@ for (const button of document.querySelectorAll('button.leave')) {
     const res = await api(`/api/v1/waitlist/${id}/`, { method: 'DELETE' });
     if (res.ok) {
       const entry = document.getElementById(`entry-${id}`);
-      entry.querySelector('.state').textContent = 'You left the waitlist';
+      entry.querySelector('.state').textContent = gettext('You left the waitlist');
       entry.querySelector('a.button')?.closest('p')?.remove();
-      statusNode.textContent = 'You left the waitlist.';
+      statusNode.textContent = gettext('You left the waitlist.');
       button.remove();
     } else {
       button.disabled = false;

@@ -1,6 +1,7 @@
 // The show page's waitlist form: join for N seats together (the API says 409 when that many
 // are on sale together: book them instead), then say where the customer stands.
 import { api, config } from './api.js';
+import { gettext, interpolate, ngettext } from './i18n.js';
 
 const form = document.getElementById('waitlist-form');
 if (form) {
@@ -16,7 +17,7 @@ if (form) {
     input.removeAttribute('aria-invalid');
     const quantity = Number(input.value);
     if (!Number.isInteger(quantity) || quantity < 1 || quantity > cfg.maxSeats) {
-      error.textContent = `Choose 1 to ${cfg.maxSeats} seats.`;
+      error.textContent = interpolate(gettext('Choose 1 to %(max)s seats.'), { max: cfg.maxSeats });
       input.setAttribute('aria-invalid', 'true');
       input.focus();
       return;
@@ -29,7 +30,14 @@ if (form) {
     button.disabled = false;
     if (res.ok) {
       const entry = res.data;
-      status.textContent = `You are number ${entry.position} on the waitlist for ${entry.quantity} seats together. We will email you when seats are held for you; your entries are in My bookings.`;
+      status.textContent = interpolate(
+        ngettext(
+          'You are number %(position)s on the waitlist for %(quantity)s seat. We will email you when it is held for you; your entries are in My bookings.',
+          'You are number %(position)s on the waitlist for %(quantity)s seats together. We will email you when seats are held for you; your entries are in My bookings.',
+          entry.quantity,
+        ),
+        { position: entry.position, quantity: entry.quantity },
+      );
       form.hidden = true;
       status.focus();
       return;
