@@ -274,3 +274,39 @@ def test_the_list_is_paginated_and_only_the_customers_own(customer_api, showtime
     body = customer_api.get("/api/v1/waitlist/").json()
     assert set(body) == {"count", "next", "previous", "results"}
     assert body["count"] == 1
+
+
+def test_an_unblocked_seat_is_offered(customer_api, admin_api, screen, make_showtime):
+    row_a = seat_ids(screen, "A4", "A5")
+    response = admin_api.patch(
+        f"/api/v1/screens/{screen.pk}/seats/", {"seats": row_a, "blocked": True}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    show = make_showtime()
+    sell_out_but(show, blocked=("A4", "A5"))  # A4 and A5 are not for sale: sold out
+    entry = join(customer_api, show, 2).json()
+    response = admin_api.patch(
+        f"/api/v1/screens/{screen.pk}/seats/", {"seats": row_a, "blocked": False}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    run_worker()
+    mine = entries(customer_api)[0]
+    assert (mine["id"], mine["status"]) == (entry["id"], "offered")
+    offer = Booking.objects.get(pk=mine["offer"])
+    assert sorted(offer.seats.values_list("seat_id", flat=True)) == sorted(row_a)
+
+
+def sell_out_but(show, *, blocked):  # type: ignore[no-untyped-def]
+    """Every seat held by other customers except the blocked ones (not for sale)."""
+    held = []
+    for row in "ABCD":
+        labels = [f"{row}{n}" for n in range(1, 6) if f"{row}{n}" not in blocked]
+        buyer = bearer(make_user(f"b{row.lower()}{show.pk}"))
+        response = buyer.post(
+            "/api/v1/bookings/",
+            {"showtime": show.pk, "seats": seat_ids(show, *labels)},
+            format="json",
+        )
+        assert response.status_code == 201, response.content
+        held.append(response.json()["id"])
+    return held
