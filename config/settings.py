@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "boxoffice.notifications",
     "boxoffice.reports",
     "boxoffice.live",
+    "boxoffice.waitlist",
     "boxoffice.shop",
     "django_tasks_db",
 ]
@@ -322,6 +323,7 @@ SPECTACULAR_SETTINGS = {
         "TierEnum": "boxoffice.catalog.models.Tier.choices",
         "ShowtimeStatusEnum": "boxoffice.schedule.models.ShowtimeStatus.choices",
         "BookingStatusEnum": "boxoffice.booking.models.BookingStatus.choices",
+        "WaitlistEntryStatusEnum": "boxoffice.waitlist.models.EntryStatus.choices",
         "SeatStatusEnum": ["available", "held", "booked"],
         "SeatKindEnum": "boxoffice.catalog.models.SeatKind.choices",
         "ErrorTypeEnum": ["validation_error", "client_error"],
@@ -340,6 +342,7 @@ SPECTACULAR_SETTINGS = {
         {"name": "reports", "description": "Occupancy and revenue (admin)"},
         {"name": "payments", "description": "Stripe webhook intake"},
         {"name": "checkin", "description": "Ticket check-in at the door (admin)"},
+        {"name": "waitlist", "description": "Waiting for seats of a sold-out show, and offers"},
     ],
 }
 
@@ -424,6 +427,8 @@ DEFAULT_CLEANING_MINUTES = 15
 BOOKING_HOLD_SECONDS = env_int("BOOKING_HOLD_SECONDS", 600)
 BOOKING_MAX_SEATS = env_int("BOOKING_MAX_SEATS", 10)
 BOOKING_CANCEL_CUTOFF_MINUTES = env_int("BOOKING_CANCEL_CUTOFF_MINUTES", 60)
+# How long seats offered to a waitlist entry are held for it (boxoffice/waitlist).
+WAITLIST_OFFER_MINUTES = env_int("WAITLIST_OFFER_MINUTES", 30)
 # Wheelchair spaces (and their companion seats) go to general sale this long before the show.
 ACCESSIBLE_RELEASE_MINUTES = env_int("ACCESSIBLE_RELEASE_MINUTES", 60)
 # The longest a booking transaction waits for a lock (PostgreSQL lock_timeout); past it the

@@ -16,6 +16,7 @@ from boxoffice.live.views import SeatEventsView
 from boxoffice.payments.api import BookingPayView, StripeWebhookView
 from boxoffice.reports.api import RevenueReportView, ShowtimeReportView
 from boxoffice.schedule.api import MovieShowtimesView, ShowtimeViewSet
+from boxoffice.waitlist.api import JoinWaitlistView, WaitlistViewSet
 
 router = DefaultRouter(use_regex_path=False)
 router.include_root_view = False
@@ -28,6 +29,7 @@ router.register("theaters", TheaterViewSet, basename="theater")
 router.register("screens", ScreenViewSet, basename="screen")
 router.register("showtimes", ShowtimeViewSet, basename="showtime")
 router.register("bookings", BookingViewSet, basename="booking")
+router.register("waitlist", WaitlistViewSet, basename="waitlist")
 
 api_v1: list[URLPattern | URLResolver] = [
     *[
@@ -40,6 +42,11 @@ api_v1: list[URLPattern | URLResolver] = [
         "showtimes/<int:showtime_id>/seats/events/",
         SeatEventsView.as_view(),
         name="showtime-seat-events",
+    ),
+    path(
+        "showtimes/<int:showtime_id>/waitlist/",
+        JoinWaitlistView.as_view(),
+        name="showtime-waitlist",
     ),
     path("bookings/<int:pk>/pay/", BookingPayView.as_view(), name="booking-pay"),
     path(

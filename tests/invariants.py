@@ -5,7 +5,7 @@ refunded (and paid its total), or not confirmed with ``refunded_amount == paid_a
 Seats: no seat is live twice for one show; every seat row of a confirmed booking is live and
 paid (no hold expiry); a cancelled or expired booking has no live row; a cancelled show has no
 pending or confirmed booking left (its sweep ended them all); a confirmed booking has a ticket
-per seat.
+per seat; a waitlist entry's offers hold at most its party's seats.
 
 Each check is one SQL query, written once here, so that the in-process tests (through Django's
 connection) and the resilience tests (raw SQL against their own cluster, see
@@ -69,6 +69,17 @@ CHECKS: dict[str, str] = {
         WHERE {_ONLY} AND b.status = 'confirmed'
           AND NOT EXISTS (SELECT 1 FROM booking_ticket k WHERE k.booking_seat_id = s.id)
         ORDER BY b.id, s.seat_id""",
+    # The waitlist (boxoffice.waitlist): an entry's offers together hold at most its party's
+    # seats (two offers for one entry, or an offer larger than the party, break it).
+    "waitlist entry offered more than its party": f"""
+        SELECT e.id, e.quantity, count(s.id)
+        FROM booking_booking b
+        JOIN waitlist_waitlistentry e ON e.id = b.waitlist_entry
+        JOIN booking_bookingseat s ON s.booking_id = b.id
+        WHERE {_ONLY} AND s.is_live AND (s.hold_expires_at IS NULL OR s.hold_expires_at > now())
+        GROUP BY e.id, e.quantity
+        HAVING count(s.id) > e.quantity
+        ORDER BY e.id""",
 }
 
 

@@ -2,7 +2,8 @@
 no two modules import each other, directly or around a loop (imports inside functions count:
 a deferred import is still a dependency).
 
-    core <- accounts <- catalog <- schedule <- booking <- payments, notifications, live <- reports <- shop
+    core <- accounts <- catalog <- schedule <- booking <- payments, notifications, live
+         <- waitlist (on booking and notifications) ; reports <- shop
 
 A lower app tells the ones above through signals and registries (``schedule.signals``,
 ``booking.signals``, ``core.housekeeping``), never by importing them."""
@@ -26,6 +27,8 @@ BELOW: dict[str, set[str]] = {
     "notifications": {"core", "accounts", "catalog", "schedule", "booking"},
     "live": {"core", "accounts", "catalog", "schedule", "booking"},
     "reports": {"core", "accounts", "catalog", "schedule", "booking", "payments"},
+    # Offers freed seats through booking's hold, emails through notifications.
+    "waitlist": {"core", "accounts", "catalog", "schedule", "booking", "notifications"},
     # The customer pages sit on top of everything.
     "shop": {
         "core",
@@ -37,6 +40,7 @@ BELOW: dict[str, set[str]] = {
         "notifications",
         "live",
         "reports",
+        "waitlist",
     },
 }
 

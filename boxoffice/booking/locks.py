@@ -4,7 +4,10 @@ SHARE`` or ``pg_advisory_xact_lock``.
 
 Lock order, everywhere (so no two writers can wait on each other in a cycle):
 
-    the customer's user row (hold only: the per-customer cap)
+    the show's offers lock (the waitlist's offer worker only: a PostgreSQL advisory lock per
+       show, taken first, so two workers offer one show's freed seats one after the other;
+       the layers above may take their own rows after it, and then call into this order)
+    -> the customer's user row (hold only: the per-customer cap)
     -> the show's best-available lock (best-available holds only: a PostgreSQL advisory lock
        per show, so racing best-available buyers choose one after the other)
     -> the show's row (shared: holds, payments and check-in; exclusive: a show's change or
@@ -20,6 +23,7 @@ policy table (it waits for nothing else while holding it).
 Advisory lock keys (PostgreSQL has one key space per database; these are all of ours):
 
     BEST_AVAILABLE + show id     one bigint: best-available buyers of a show
+    OFFERS + show id             one bigint: the waitlist's offers of a show's freed seats
     FIRST_POLICY                 one bigint: creating the first price policy
     (show id & 0x7FFFFFFF, row)  two ints: the gap rule of one row of a show (the two-int form
                                  is a separate key space from the one-bigint form; a show id
@@ -63,6 +67,7 @@ __all__ = ["atomic", "set_lock_timeout"]
 atomic = bounded  # a booking transaction: atomic, lock waits capped at DB_LOCK_TIMEOUT_MS
 
 BEST_AVAILABLE = 0x5EA7 << 32  # + the show's id
+OFFERS = 0x5EA8 << 32  # + the show's id
 FIRST_POLICY = 0x5EA7_0001
 
 
@@ -82,6 +87,13 @@ def lock_customer(user: User) -> None:
     list(
         User.objects.select_for_update(no_key=True).filter(pk=user.pk).values_list("pk", flat=True)
     )
+
+
+def lock_offers(showtime_id: int) -> None:
+    """Offers of one show's freed seats are made one after the other (the waitlist's worker:
+    a transaction-scoped PostgreSQL advisory lock, the first lock of its transaction; SQLite's
+    write lock already orders writers). The booking app itself never takes it."""
+    advisory_xact_lock(OFFERS + showtime_id)
 
 
 def lock_best_available(showtime_id: int) -> None:

@@ -238,6 +238,16 @@ class Booking(models.Model):
     confirmed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField(max_length=64, blank=True, default="")
+    # The waitlist entry this hold was offered to (boxoffice.waitlist), or None. A plain id, not
+    # a foreign key: the booking app sits below the waitlist and knows nothing of its models;
+    # the waitlist hands the id down when it makes the offer (hold_best_available), and its
+    # entry's ``offer`` is the foreign key that the database checks.
+    waitlist_entry = models.PositiveBigIntegerField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="The waitlist entry this hold is offered to.",
+    )
 
     objects = BookingQuerySet.as_manager()
 

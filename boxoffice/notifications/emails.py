@@ -54,6 +54,9 @@ def _context(booking: Booking) -> dict:
         "currency": booking.currency.upper(),
         "paid": format_money(booking.paid_amount or Decimal(0), booking.currency),
         "why": _why(booking),
+        "expires_local": timezone.localtime(booking.expires_at, theater.tzinfo).replace(
+            tzinfo=None
+        ),
     }
 
 
@@ -97,6 +100,7 @@ def compose(note: EmailNotification) -> EmailMultiAlternatives:
 
 def _compose(note: EmailNotification, booking: Booking) -> EmailMultiAlternatives:
     context = _context(booking)
+    context["link"] = note.link
     template = f"notifications/{note.kind}"
     title = context["movie"].title
     # Translators: a date format (Django's "date" filter): "07 Dec 19:30".
@@ -108,6 +112,8 @@ def _compose(note: EmailNotification, booking: Booking) -> EmailMultiAlternative
             if booking.cancel_reason == "show_cancelled"
             else _("Booking #%(id)s cancelled") % {"id": booking.pk}
         ),
+        EmailNotification.Kind.OFFER: _("Seats for you: %(title)s, %(when)s")
+        % {"title": title, "when": when},
     }[EmailNotification.Kind(note.kind)]
     message = EmailMultiAlternatives(
         subject=subject,

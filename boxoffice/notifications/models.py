@@ -34,6 +34,7 @@ class EmailNotification(models.Model):
     class Kind(models.TextChoices):
         RECEIPT = "receipt", "Receipt with tickets"
         CANCELLATION = "cancellation", "Cancellation"
+        OFFER = "offer", "Waitlist offer"
 
     booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="emails")
     kind = models.CharField(max_length=32, choices=Kind.choices)
@@ -44,6 +45,12 @@ class EmailNotification(models.Model):
     last_error = models.TextField(blank=True, default="")
     failed_at = models.DateTimeField(
         null=True, blank=True, help_text="When the worker gave up retrying; empty while it tries."
+    )
+    link = models.URLField(
+        max_length=500,
+        blank=True,
+        default="",
+        help_text="A link the email carries (a waitlist offer: the shop's checkout page).",
     )
 
     objects = EmailNotificationQuerySet.as_manager()

@@ -27,12 +27,15 @@ from rest_framework.views import APIView
 from boxoffice.accounts.models import User
 from boxoffice.booking import pricing
 from boxoffice.booking import selectors as booking_selectors
+from boxoffice.booking import services as booking_services
 from boxoffice.booking.api.bookings import BookingSerializer
 from boxoffice.booking.models import Booking
 from boxoffice.booking.states import effective_status
 from boxoffice.core.money import format_money
 from boxoffice.schedule import selectors as schedule_selectors
 from boxoffice.schedule.models import Showtime, ShowtimeStatus
+from boxoffice.waitlist import selectors as waitlist_selectors
+from boxoffice.waitlist.api import WaitlistEntrySerializer
 
 from .csp import is_stripe_emulator, stripe_js_url, with_csp
 from .session import Visitor, visitor
@@ -185,6 +188,9 @@ def show(request: HttpRequest, showtime_id: int) -> HttpResponse:
             "on_sale": on_sale,
             "config": config,
             "max_seats": settings.BOOKING_MAX_SEATS,
+            "sold_out": on_sale
+            and not booking_services.seats_together_available(showtime=showtime, quantity=1),
+            "offer_minutes": settings.WAITLIST_OFFER_MINUTES,
         },
     )
 
@@ -231,6 +237,7 @@ def checkout(request: HttpRequest, booking_id: int) -> HttpResponse:
             "local": _local(showtime.starts_at, theater.timezone),
             "stripe_js_url": stripe_js_url(),
             "config": config,
+            "offered": booking.waitlist_entry is not None,
         },
     )
 
@@ -284,8 +291,23 @@ def bookings(request: HttpRequest) -> HttpResponse:
                 "cutoff_minutes": settings.BOOKING_CANCEL_CUTOFF_MINUTES,
             }
         )
+    waitlist = []
+    for entry in waitlist_selectors.entries_of(who.user)[:100]:
+        theater = entry.showtime.screen.theater
+        answer = WaitlistEntrySerializer(entry).data  # status and position as the API says
+        waitlist.append(
+            {
+                "entry": entry,
+                "status": answer["status"],
+                "position": answer["position"],
+                "movie": entry.showtime.movie,
+                "theater": theater,
+                "local": _local(entry.showtime.starts_at, theater.timezone),
+                "active": answer["status"] in ("waiting", "offered"),
+            }
+        )
     focus = request.GET.get("booking", "")
-    return _page(request, "bookings.html", {"items": items, "focus": focus})
+    return _page(request, "bookings.html", {"items": items, "focus": focus, "waitlist": waitlist})
 
 
 @with_csp

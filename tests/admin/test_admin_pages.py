@@ -33,6 +33,7 @@ NOT_ADDED_BY_HAND = {
     "payments.Refund",
     "payments.StripeEvent",
     "token_blacklist.OutstandingToken",
+    "waitlist.WaitlistEntry",  # read only: entries change through the API and the worker
 }
 
 

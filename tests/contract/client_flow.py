@@ -37,6 +37,11 @@ from boxoffice_client.api.catalog import (
 )
 from boxoffice_client.api.reports import reports_showtimes_list
 from boxoffice_client.api.schedule import showtimes_create, showtimes_list
+from boxoffice_client.api.waitlist import (
+    showtimes_waitlist_create,
+    waitlist_destroy,
+    waitlist_list,
+)
 from boxoffice_client.models import (
     Booking,
     BookingStatusEnum,
@@ -47,6 +52,7 @@ from boxoffice_client.models import (
     MovieRequest,
     PaginatedShowtimeList,
     PaginatedShowtimeReportRowList,
+    PaginatedWaitlistEntryList,
     PasswordChangeRequest,
     PasswordResetRequest,
     PatchedMeUpdateRequest,
@@ -62,6 +68,9 @@ from boxoffice_client.models import (
     TheaterRequest,
     TokenPair,
     User,
+    WaitlistEntry,
+    WaitlistEntryStatusEnum,
+    WaitlistJoinRequest,
 )
 from boxoffice_client.types import File
 
@@ -219,3 +228,23 @@ def language_flow(base_url: str, username: str, password: str) -> User:
     assert isinstance(me, User), me
     assert me.language == changed.language
     return me
+
+
+def waitlist_flow(client: AuthenticatedClient, showtime_id: int) -> list[WaitlistEntry]:
+    """Join a sold-out show's waitlist for two seats (201, first in the queue), find the entry
+    in the list, leave it (204, no body): the entries as listed afterwards."""
+    joined = showtimes_waitlist_create.sync(
+        showtime_id, client=client, body=WaitlistJoinRequest(quantity=2)
+    )
+    assert isinstance(joined, WaitlistEntry), joined
+    assert joined.status == WaitlistEntryStatusEnum.WAITING
+    assert joined.position == 1
+    assert joined.offer is None
+    listed = waitlist_list.sync(client=client)
+    assert isinstance(listed, PaginatedWaitlistEntryList), listed
+    assert [entry.id for entry in listed.results] == [joined.id]
+    left = waitlist_destroy.sync_detailed(joined.id, client=client)
+    assert left.status_code == 204, left.status_code
+    after = waitlist_list.sync(client=client)
+    assert isinstance(after, PaginatedWaitlistEntryList), after
+    return after.results

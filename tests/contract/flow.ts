@@ -68,7 +68,30 @@ function showTitle(page: Schemas["PaginatedShowtimeList"]): string[] {
   return page.results.map((s) => `${s.movie.title} at ${s.theater.name}, ${s.base_price} ${s.currency}`);
 }
 
+// --- waitlist: join a sold-out show, list the entries, leave -----------------------------------
+const joinPath: operations["showtimes_waitlist_create"]["parameters"]["path"] = { showtime_id: 1 };
+const join: Schemas["WaitlistJoinRequest"] = { quantity: 2 };
+const leavePath: operations["waitlist_destroy"]["parameters"]["path"] = { id: 1 };
+type WaitlistConflictCode =
+  Json<operations["showtimes_waitlist_create"]["responses"][409]>["errors"][number]["code"];
+const waitlistHandled: WaitlistConflictCode[] = ["seats_available", "already_waiting"];
+
+function placeInQueue(page: Schemas["PaginatedWaitlistEntryList"]): string[] {
+  // `position` is a number while waiting, null after; `offer` the held booking's id or null.
+  return page.results.map(
+    (e) => `${e.show.movie}: ${e.status} ${e.position ?? "-"} offer ${e.offer ?? "none"}`,
+  );
+}
+
+function offerOf(booking: Schemas["Booking"]): number | null {
+  return booking.waitlist_entry;
+}
+
 export const requests = {
   theater, screen, grid, movie, show, report, credentials, day, seatMapPath, hold, payPath, cancelPath,
+  joinPath, join, leavePath,
 };
-export const readers = { handled, firstAvailable, clientSecret, payStep, conflictCode, showTitle };
+export const readers = {
+  handled, firstAvailable, clientSecret, payStep, conflictCode, showTitle, waitlistHandled,
+  placeInQueue, offerOf,
+};

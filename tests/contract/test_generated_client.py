@@ -167,6 +167,20 @@ def test_generated_python_client_changes_the_language(generated_package: Path, l
     assert me.language.value == "de"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_generated_python_client_joins_and_leaves_a_waitlist(
+    generated_package: Path, live_server, make_showtime
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.waitlist.helpers import sell_out
+
+    make_user("alice")
+    show = make_showtime()
+    sell_out(show)
+    with _flow().sign_in(live_server.url, "alice", PASSWORD) as client:
+        entries = _flow().waitlist_flow(client, show.pk)
+    assert [(entry.status, entry.position) for entry in entries] == [("left", None)]
+
+
 def test_client_flow_is_mypy_strict_clean(generated_package: Path) -> None:
     env = {**os.environ, "MYPYPATH": str(generated_package)}
     _run(

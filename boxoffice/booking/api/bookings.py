@@ -101,6 +101,12 @@ class BookingSerializer(serializers.ModelSerializer):
     tickets = serializers.SerializerMethodField()
     checked_in_seats = serializers.SerializerMethodField()
     user = serializers.IntegerField(source="user_id", read_only=True)
+    waitlist_entry = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text="The waitlist entry this hold was offered to (GET /waitlist/), or null: an "
+        "offer is held for WAITLIST_OFFER_MINUTES and paid like any hold.",
+    )
 
     class Meta:
         model = Booking
@@ -122,6 +128,7 @@ class BookingSerializer(serializers.ModelSerializer):
             "created_at",
             "confirmed_at",
             "cancelled_at",
+            "waitlist_entry",
         ]
         read_only_fields = fields
 

@@ -8,7 +8,8 @@
 - :mod:`.tidy`: the housekeeping (expiring lapsed holds, finishing cancelled shows' sweeps,
   dropping old feed rows);
 - :mod:`.prices`: a new version of the price factors;
-- :mod:`.seats`: which seats are taken, freeing lapsed holds' seats.
+- :mod:`.seats`: which seats are taken, whether N are free together, freeing lapsed holds'
+  seats.
 
 The lock order, the advisory lock keys and every lock helper live in
 :mod:`boxoffice.booking.locks`; each module calls them as ``locks.lock_booking(...)``, so a test
@@ -47,7 +48,7 @@ from .payments import (
     record_refund,
 )
 from .prices import new_price_policy
-from .seats import live_taken_seat_ids
+from .seats import live_taken_seat_ids, seats_together_available
 from .tidy import (
     drop_old_seat_changes,
     end_bookings_of_cancelled_shows,
@@ -78,4 +79,5 @@ __all__ = [
     "record_payment",
     "record_refund",
     "seat_info",
+    "seats_together_available",
 ]

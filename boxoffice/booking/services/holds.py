@@ -19,7 +19,7 @@ from boxoffice.schedule.models import Showtime, ShowtimeStatus
 from .. import locks, pricing, seatmap_cache, seatrules
 from ..models import Booking, BookingSeat, BookingStatus
 from .payments import record_payment
-from .seats import live_taken_seat_ids, release_lapsed
+from .seats import accessible_released, live_taken_seat_ids, release_lapsed, screen_layout
 
 S = BookingStatus
 
@@ -91,12 +91,6 @@ def _refuse_over_cap(*, user: User, showtime_id: int, adding: int, now: datetime
             "per customer. Pay for or cancel a hold first.",
             code="hold_limit",
         )
-
-
-def accessible_released(showtime: Showtime, now: datetime) -> bool:
-    """Wheelchair spaces and companion seats are on general sale from ACCESSIBLE_RELEASE_MINUTES
-    before the show."""
-    return now >= showtime.starts_at - timedelta(minutes=settings.ACCESSIBLE_RELEASE_MINUTES)
 
 
 def seat_info(seat: Seat) -> seatrules.SeatInfo:
@@ -218,6 +212,8 @@ def hold_best_available(
     tier: str | None = None,
     allow_split: bool = False,
     accessible: bool = False,
+    hold_seconds: int | None = None,
+    waitlist_entry: int | None = None,
 ) -> Booking:
     """Hold the best ``quantity`` seats side by side in one row (no aisle between), all or
     nothing (seatrules.best_available says which are best). Chosen under the show's
@@ -227,6 +223,10 @@ def hold_best_available(
 
     409 ``no_adjacent_seats`` when no row has them together (and, with ``allow_split``, no two
     adjacent rows either); 409 ``seats_unavailable`` when every attempt lost a race.
+
+    The waitlist's offers come through here too, so every seat rule and the cap apply to them:
+    ``hold_seconds`` instead of BOOKING_HOLD_SECONDS (WAITLIST_OFFER_MINUTES), and the entry's
+    id stored on the booking (``waitlist_entry``).
     """
     max_seats = settings.BOOKING_MAX_SEATS
     if not 1 <= quantity <= max_seats:
@@ -234,26 +234,7 @@ def hold_best_available(
     now = timezone.now()
     _refuse_unsellable(showtime.status, showtime.starts_at, now)
     screen = showtime.screen
-    # Plain rows, not model instances: 600 seats are read on every best-available hold.
-    grid = list(
-        Seat.objects.filter(screen_id=screen.pk).values_list(
-            "pk", "row", "number", "x", "y", "tier", "kind", "blocked", "companion_of", "row_index"
-        )
-    )
-    row_index = {seat[0]: seat[-1] for seat in grid}
-    layout = seatrules.build_layout(
-        seatrules.SeatInfo(
-            id=pk,
-            label=f"{row}{number}",
-            x=x,
-            y=y,
-            tier=seat_tier,
-            kind=kind,
-            blocked=blocked,
-            companion_of=companion_of,
-        )
-        for pk, row, number, x, y, seat_tier, kind, blocked, companion_of, _ in grid
-    )
+    layout, row_index = screen_layout(screen.pk)
     spot = seatrules.sweet_spot(
         layout,
         column_percent=screen.sweet_spot_column_percent,
@@ -328,7 +309,14 @@ def hold_best_available(
     for _attempt in range(BEST_AVAILABLE_ATTEMPTS):
         try:
             return _hold_seats(
-                user=user, showtime=showtime, now=now, adding=quantity, pick=pick, serialize=True
+                user=user,
+                showtime=showtime,
+                now=now,
+                adding=quantity,
+                pick=pick,
+                serialize=True,
+                hold_seconds=hold_seconds,
+                waitlist_entry=waitlist_entry,
             )
         except SeatsTaken:
             continue  # a named hold won a chosen seat meanwhile: choose again
@@ -370,6 +358,8 @@ def _hold_seats(
     pick: Callable[[], Sequence[Seat]],
     serialize: bool = False,
     named: Sequence[int] = (),
+    hold_seconds: int | None = None,
+    waitlist_entry: int | None = None,
 ) -> Booking:
     """The one transaction that writes a hold, shared by named seats and best available: in
     the lock order, the customer's row (the cap), the show's best-available lock when
@@ -391,9 +381,8 @@ def _hold_seats(
             quote = pricing.quote(
                 showtime=showtime, seat_tiers={pk: s.tier for pk, s in by_id.items()}
             )
-            expires_at = min(
-                now + timedelta(seconds=settings.BOOKING_HOLD_SECONDS), showtime.starts_at
-            )
+            seconds = settings.BOOKING_HOLD_SECONDS if hold_seconds is None else hold_seconds
+            expires_at = min(now + timedelta(seconds=seconds), showtime.starts_at)
             release_lapsed(showtime_id=showtime.pk, seat_ids=list(by_id), now=now)
             booking = Booking.objects.create(
                 user=user,
@@ -404,6 +393,7 @@ def _hold_seats(
                 currency=showtime.currency,
                 price_policy=quote.policy,
                 created_at=now,
+                waitlist_entry=waitlist_entry,
             )
             rows = BookingSeat.objects.bulk_create(
                 BookingSeat(

@@ -1,13 +1,80 @@
-"""Which seats of a show are taken, and freeing the seats of lapsed holds: shared by holds
-and payments."""
+"""Which seats of a show are taken, whether N are free together, and freeing the seats of
+lapsed holds: shared by holds, payments and the layers above (the waitlist asks
+:func:`seats_together_available`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from .. import locks
+from django.conf import settings
+from django.utils import timezone
+
+from boxoffice.catalog.models import Seat
+from boxoffice.schedule.models import Showtime
+
+from .. import locks, seatrules
 from ..models import BookingSeat
+
+
+def accessible_released(showtime: Showtime, now: datetime) -> bool:
+    """Wheelchair spaces and companion seats are on general sale from ACCESSIBLE_RELEASE_MINUTES
+    before the show."""
+    return now >= showtime.starts_at - timedelta(minutes=settings.ACCESSIBLE_RELEASE_MINUTES)
+
+
+def screen_layout(screen_id: int) -> tuple[seatrules.Layout, dict[int, int]]:
+    """The screen's seats as the seat rules see them, and each seat's row index. Plain rows,
+    not model instances: 600 seats are read on every best-available hold."""
+    grid = list(
+        Seat.objects.filter(screen_id=screen_id).values_list(
+            "pk", "row", "number", "x", "y", "tier", "kind", "blocked", "companion_of", "row_index"
+        )
+    )
+    row_index = {seat[0]: seat[-1] for seat in grid}
+    layout = seatrules.build_layout(
+        seatrules.SeatInfo(
+            id=pk,
+            label=f"{row}{number}",
+            x=x,
+            y=y,
+            tier=seat_tier,
+            kind=kind,
+            blocked=blocked,
+            companion_of=companion_of,
+        )
+        for pk, row, number, x, y, seat_tier, kind, blocked, companion_of, _ in grid
+    )
+    return layout, row_index
+
+
+def seats_together_available(*, showtime: Showtime, quantity: int) -> bool:
+    """Whether a best-available hold of ``quantity`` seats side by side in one row would find
+    them now (the same seat rules as :func:`.holds.hold_best_available`, for anyone: no
+    accessible seats before their release, the single-seat rule of the screen). A read, no
+    lock: the answer can be stale a moment later, which is why a hold decides again."""
+    now = timezone.now()
+    screen = showtime.screen
+    layout, _ = screen_layout(screen.pk)
+    taken = set(
+        BookingSeat.objects.filter(showtime_id=showtime.pk)
+        .live(now)
+        .values_list("seat_id", flat=True)
+    )
+    spot = seatrules.sweet_spot(
+        layout,
+        column_percent=screen.sweet_spot_column_percent,
+        row_percent=screen.sweet_spot_row_percent,
+    )
+    chosen = seatrules.best_available(
+        layout,
+        taken,
+        quantity,
+        spot=spot,
+        released=accessible_released(showtime, now),
+        single_seat_rule=screen.single_seat_rule,
+    )
+    return chosen is not None
 
 
 def release_lapsed(*, showtime_id: int, seat_ids: Sequence[int], now: datetime) -> None:

@@ -32,3 +32,22 @@ for (const button of document.querySelectorAll('button.cancel')) {
     }
   });
 }
+
+// The waitlist: leave an entry (an offer held for it ends, and its seats go to the next).
+for (const button of document.querySelectorAll('button.leave')) {
+  button.addEventListener('click', async () => {
+    const id = button.dataset.entry;
+    button.disabled = true;
+    const res = await api(`/api/v1/waitlist/${id}/`, { method: 'DELETE' });
+    if (res.ok) {
+      const entry = document.getElementById(`entry-${id}`);
+      entry.querySelector('.state').textContent = gettext('You left the waitlist');
+      entry.querySelector('a.button')?.closest('p')?.remove();
+      statusNode.textContent = gettext('You left the waitlist.');
+      button.remove();
+    } else {
+      button.disabled = false;
+      statusNode.textContent = res.errors.map((e) => e.detail).join(' ');
+    }
+  });
+}
