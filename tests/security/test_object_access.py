@@ -92,14 +92,19 @@ OWNED = {"bookings"}
 ADMIN_ONLY = {"users"}
 # Shared catalog and schedule: anyone reads, only administrators write.
 PUBLIC_READ_ADMIN_WRITE = {"genres", "movies", "theaters", "screens", "showtimes"}
+# A customer's waitlist entries: others get 404 (tested below).
+OWNED_ENTRIES = {"waitlist"}
+# Writes on a shared object that any signed-in customer may make, each tested where it lives
+# (joining a show's waitlist: tests/waitlist); anonymous callers get 401 (tested below).
+CUSTOMER_ACTIONS = {"POST /api/v1/showtimes/<int:showtime_id>/waitlist/"}
 
 
 def routes_of(kinds: set[str]) -> list[ObjectRoute]:
-    return [r for r in ROUTES if r.resource in kinds]
+    return [r for r in ROUTES if r.resource in kinds and str(r) not in CUSTOMER_ACTIONS]
 
 
 def test_every_object_route_is_classified():
-    known = OWNED | ADMIN_ONLY | PUBLIC_READ_ADMIN_WRITE
+    known = OWNED | ADMIN_ONLY | PUBLIC_READ_ADMIN_WRITE | OWNED_ENTRIES
     unknown = sorted({str(r) for r in ROUTES if r.resource not in known})
     assert not unknown, f"object routes without an access rule in this file: {unknown}"
     # and the resolver walk itself sees the routes the contract names
@@ -110,6 +115,7 @@ def test_every_object_route_is_classified():
         "POST /api/v1/bookings/<int:pk>/pay/",
         "GET /api/v1/users/<str:pk>/",
         "POST /api/v1/users/<str:pk>/promote/",
+        *CUSTOMER_ACTIONS,
     ):
         assert expected in names, sorted(names)
 
@@ -289,3 +295,50 @@ def test_promoting_requires_an_admin_even_for_a_freshly_promoted_token_holder(cu
     other = make_user("dave")
     assert_error(client.post(f"/api/v1/users/{other.pk}/promote/"), 403)
     assert User.objects.get(pk=other.pk).role == Role.CUSTOMER
+
+
+# --- Waitlist entries and joining -----------------------------------------------------------------
+
+
+@pytest.fixture
+def bobs_entry(other_customer, showtime) -> int:  # type: ignore[no-untyped-def]
+    from boxoffice.waitlist.models import WaitlistEntry
+
+    return WaitlistEntry.objects.create(user=other_customer, showtime=showtime, quantity=2).pk
+
+
+def _entry_state(pk: int) -> dict:
+    from boxoffice.waitlist.models import WaitlistEntry
+
+    return WaitlistEntry.objects.filter(pk=pk).values().get()
+
+
+@pytest.mark.parametrize("route", routes_of(OWNED_ENTRIES), ids=str)
+def test_another_customers_waitlist_entry_is_404_and_unchanged(customer_api, bobs_entry, route):
+    before = _entry_state(bobs_entry)
+    response = getattr(customer_api, route.method)(route.url(bobs_entry), {}, format="json")
+    assert assert_error(response, 404)["errors"][0]["code"] == "not_found"
+    assert _entry_state(bobs_entry) == before
+
+
+@pytest.mark.parametrize("route", routes_of(OWNED_ENTRIES), ids=str)
+def test_anonymous_gets_401_on_waitlist_entries(api, bobs_entry, route):
+    before = _entry_state(bobs_entry)
+    assert_error(getattr(api, route.method)(route.url(bobs_entry), {}, format="json"), 401)
+    assert _entry_state(bobs_entry) == before
+
+
+@pytest.mark.parametrize("route", routes_of(OWNED_ENTRIES), ids=str)
+def test_owner_reaches_their_own_waitlist_entry(other_customer, bobs_entry, route):
+    response = getattr(bearer(other_customer), route.method)(route.url(bobs_entry))
+    assert response.status_code < 300, response.content
+
+
+@pytest.mark.parametrize("action", sorted(CUSTOMER_ACTIONS))
+def test_anonymous_gets_401_on_customer_actions(api, showtime, action):
+    from boxoffice.waitlist.models import WaitlistEntry
+
+    method, route = action.split(" ", 1)
+    path = re.sub(r"<[^>]+>", str(showtime.pk), route, count=1)
+    assert_error(getattr(api, method.lower())(path, {"quantity": 1}, format="json"), 401)
+    assert not WaitlistEntry.objects.exists()
