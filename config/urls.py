@@ -6,10 +6,11 @@ from rest_framework.routers import DefaultRouter
 from boxoffice.accounts.admin_login import throttled_admin_login
 from boxoffice.accounts.api import UserViewSet, auth_urls
 from boxoffice.accounts.password_api import password_urls
-from boxoffice.booking.api.bookings import BookingViewSet, TicketQRView
+from boxoffice.booking.api.bookings import BookingViewSet
 from boxoffice.booking.api.checkin import CheckInView
 from boxoffice.booking.api.pricing import PricePolicyView
 from boxoffice.booking.api.seatmap import seat_map
+from boxoffice.booking.api.tickets import TicketQRView
 from boxoffice.catalog.api import GenreViewSet, MovieViewSet, ScreenViewSet, TheaterViewSet
 from boxoffice.core import health, media
 from boxoffice.live.views import SeatEventsView

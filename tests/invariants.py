@@ -1,17 +1,20 @@
 """The invariant sweep: what must hold over all bookings once the work a test started is done.
 
-Money (docs/api.md, "The money invariant"): every booking is either confirmed with nothing
-refunded (and paid its total), or not confirmed with ``refunded_amount == paid_amount``.
+Money (docs/api.md, "The money invariant"): a confirmed booking's ``paid_amount + credit -
+refunded_amount`` is the price of its live seats (seats cancelled on their own were refunded);
+a booking that is not confirmed has ``refunded_amount == paid_amount``; a pending or confirmed
+booking's ``total`` is the price of the seats it has not cancelled.
 Seats: no seat is live twice for one show; every seat row of a confirmed booking is live and
-paid (no hold expiry); a cancelled or expired booking has no live row; a cancelled show has no
-pending or confirmed booking left (its sweep ended them all); a confirmed booking has a ticket
-per seat; a waitlist entry's offers hold at most its party's seats.
+paid (no hold expiry) unless it was cancelled on its own (``cancelled_at``), and a confirmed
+booking has at least one live seat; a cancelled or expired booking has no live row; a cancelled
+show has no pending or confirmed booking left (its sweep ended them all); a confirmed booking
+has a ticket per seat it has not cancelled; a waitlist entry's offers hold at most its party's
+seats.
 
 Each check is one SQL query, written once here, so that the in-process tests (through Django's
 connection) and the resilience tests (raw SQL against their own cluster, see
 ``tests/resilience/stack.py``'s ``Stack.invariant_breaches``) ask exactly the same questions.
-The money query is the SQL twin of ``Booking.objects.breaking_money_invariant()`` (plus "paid
-its total" for confirmed bookings); :func:`assert_money_invariant` asks the ORM method itself.
+The money query is the SQL twin of ``Booking.objects.breaking_money_invariant()``; :func:`assert_money_invariant` asks the ORM method itself.
 
 Refunds are made by the worker, so a sweep first runs the queued tasks to completion (as
 ``manage.py worker`` would): a refund that is owed but still queued is not a breach, one that
@@ -32,14 +35,30 @@ Query = Callable[[str, tuple], list[tuple]]
 # ids to restrict it to, or NULL for all bookings.
 _ONLY = "(%s::bigint[] IS NULL OR b.id = ANY(%s::bigint[]))"
 
+# The price of a booking's live seats, and of the seats it has not cancelled (``b`` in scope).
+_LIVE_TOTAL = """(SELECT COALESCE(sum(s.price), 0) FROM booking_bookingseat s
+                  WHERE s.booking_id = b.id AND s.is_live)"""
+_KEPT_TOTAL = """(SELECT COALESCE(sum(s.price), 0) FROM booking_bookingseat s
+                  WHERE s.booking_id = b.id AND s.cancelled_at IS NULL)"""
+
 CHECKS: dict[str, str] = {
+    # A confirmed booking keeps exactly the price of its live seats (paid plus credit less
+    # refunded); any other booking keeps nothing.
     "money": f"""
-        SELECT b.id, b.status, b.total, b.paid_amount, b.refunded_amount
+        SELECT b.id, b.status, b.total, b.paid_amount, b.credit, b.refunded_amount,
+               {_LIVE_TOTAL} AS live_total
         FROM booking_booking b
         WHERE {_ONLY} AND (
-            (b.status = 'confirmed' AND (b.refunded_amount > 0 OR b.paid_amount <> b.total))
-            OR (b.status <> 'confirmed' AND b.refunded_amount < b.paid_amount)
+            (b.status = 'confirmed'
+             AND b.paid_amount + b.credit - b.refunded_amount <> {_LIVE_TOTAL})
+            OR (b.status <> 'confirmed' AND b.refunded_amount <> b.paid_amount)
         )
+        ORDER BY b.id""",
+    # What a running or sold booking costs is the price of the seats it has not cancelled.
+    "total not its seats": f"""
+        SELECT b.id, b.status, b.total, {_KEPT_TOTAL} AS kept
+        FROM booking_booking b
+        WHERE {_ONLY} AND b.status IN ('pending', 'confirmed') AND b.total <> {_KEPT_TOTAL}
         ORDER BY b.id""",
     "seat live twice": """
         SELECT s.showtime_id, s.seat_id, count(*)
@@ -47,12 +66,22 @@ CHECKS: dict[str, str] = {
         WHERE s.is_live
         GROUP BY s.showtime_id, s.seat_id
         HAVING count(*) > 1 AND bool_or(%s::bigint[] IS NULL OR b.id = ANY(%s::bigint[]))""",
+    # A seat cancelled on its own (cancelled_at) is free; every other seat of a confirmed
+    # booking is live and paid.
     "confirmed seat not live": f"""
-        SELECT b.id, s.seat_id, s.is_live, s.hold_expires_at
+        SELECT b.id, s.seat_id, s.is_live, s.hold_expires_at, s.cancelled_at
         FROM booking_booking b JOIN booking_bookingseat s ON s.booking_id = b.id
-        WHERE {_ONLY} AND b.status = 'confirmed'
-          AND (NOT s.is_live OR s.hold_expires_at IS NOT NULL)
+        WHERE {_ONLY} AND b.status = 'confirmed' AND (
+            (s.cancelled_at IS NULL AND (NOT s.is_live OR s.hold_expires_at IS NOT NULL))
+            OR (s.cancelled_at IS NOT NULL AND s.is_live)
+        )
         ORDER BY b.id, s.seat_id""",
+    "confirmed without a live seat": f"""
+        SELECT b.id
+        FROM booking_booking b
+        WHERE {_ONLY} AND b.status = 'confirmed' AND NOT EXISTS (
+            SELECT 1 FROM booking_bookingseat s WHERE s.booking_id = b.id AND s.is_live)
+        ORDER BY b.id""",
     "ended booking holds seats": f"""
         SELECT b.id, b.status, s.seat_id
         FROM booking_booking b JOIN booking_bookingseat s ON s.booking_id = b.id
@@ -66,7 +95,7 @@ CHECKS: dict[str, str] = {
     "confirmed seat without ticket": f"""
         SELECT b.id, s.seat_id
         FROM booking_booking b JOIN booking_bookingseat s ON s.booking_id = b.id
-        WHERE {_ONLY} AND b.status = 'confirmed'
+        WHERE {_ONLY} AND b.status = 'confirmed' AND s.cancelled_at IS NULL
           AND NOT EXISTS (SELECT 1 FROM booking_ticket k WHERE k.booking_seat_id = s.id)
         ORDER BY b.id, s.seat_id""",
     # The waitlist (boxoffice.waitlist): an entry's offers together hold at most its party's

@@ -34,6 +34,7 @@ from typing import TypedDict
 from django.conf import settings
 from django.core.validators import BaseValidator, MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from boxoffice.catalog.models import Seat, Tier
@@ -200,11 +201,39 @@ class BookingQuerySet(models.QuerySet["Booking"]):
             .exclude(payment_intent_id="")
         )
 
+    def with_live_total(self) -> BookingQuerySet:
+        """Annotate ``live_total``: the sum of the prices of the seats each booking still holds
+        or owns (0.00 when none), one subquery."""
+        live = (
+            BookingSeat.objects.filter(booking=models.OuterRef("pk"), is_live=True)
+            .order_by()
+            .values("booking")
+            .annotate(sum=models.Sum("price"))
+            .values("sum")
+        )
+        return self.annotate(
+            live_total=Coalesce(
+                models.Subquery(live, output_field=models.DecimalField(**MONEY)),
+                models.Value(Decimal("0.00")),
+                output_field=models.DecimalField(**MONEY),
+            )
+        )
+
     def breaking_money_invariant(self) -> BookingQuerySet:
-        """Bookings whose money is not settled: confirmed with something refunded, or not
-        confirmed with less refunded than paid. Empty once every refund has gone through."""
-        return self.filter(
-            models.Q(status=BookingStatus.CONFIRMED, refunded_amount__gt=0)
+        """Bookings whose money is not settled (the money invariant, docs/api.md): a confirmed
+        booking whose ``paid_amount + credit - refunded_amount`` is not the price of its live
+        seats (a partial cancellation's refund still owed, or too much refunded), or a booking
+        that is not confirmed with less refunded than paid. Empty once every refund has gone
+        through. The one rule of what is owed is :func:`boxoffice.booking.rules.refund_owed`."""
+        return self.with_live_total().filter(
+            (
+                models.Q(status=BookingStatus.CONFIRMED)
+                & ~models.Q(
+                    live_total=models.F("paid_amount")
+                    + models.F("credit")
+                    - models.F("refunded_amount")
+                )
+            )
             | (
                 ~models.Q(status=BookingStatus.CONFIRMED)
                 & models.Q(refunded_amount__lt=models.F("paid_amount"))
@@ -230,6 +259,11 @@ class Booking(models.Model):
     price_policy = models.ForeignKey(PricePolicy, on_delete=models.PROTECT, related_name="bookings")
     paid_amount = models.DecimalField(**MONEY, default=Decimal("0.00"))
     refunded_amount = models.DecimalField(**MONEY, default=Decimal("0.00"))
+    credit = models.DecimalField(
+        **MONEY,
+        default=Decimal("0.00"),
+        help_text="Money brought from another booking (an exchange): counts as paid.",
+    )
     payment_intent_id = models.CharField(max_length=255, blank=True, default="", db_index=True)
     payment_client_secret = models.CharField(
         max_length=255, blank=True, default="", help_text="Handed to the booking's owner to pay."
@@ -269,6 +303,9 @@ class Booking(models.Model):
                 condition=models.Q(refunded_amount__lte=models.F("paid_amount")),
                 name="booking_refund_not_above_paid",
             ),
+            models.CheckConstraint(
+                condition=models.Q(credit__gte=0), name="booking_credit_nonnegative"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -297,6 +334,12 @@ class BookingSeat(models.Model):
     hold_expires_at = models.DateTimeField(
         null=True, blank=True, help_text="When an unpaid hold lapses; NULL once paid."
     )
+    cancelled_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When this seat alone was cancelled (a partial cancellation); its seat is "
+        "free and its ticket no longer admits.",
+    )
 
     objects = BookingSeatQuerySet.as_manager()
 
@@ -311,6 +354,11 @@ class BookingSeat(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(price__gte=0), name="booking_seat_price_nonnegative"
+            ),
+            # A seat cancelled on its own never holds its seat again.
+            models.CheckConstraint(
+                condition=models.Q(cancelled_at__isnull=True) | models.Q(is_live=False),
+                name="booking_seat_cancelled_not_live",
             ),
         ]
         indexes = [models.Index(fields=["showtime", "is_live"], name="booking_seat_live_idx")]

@@ -5,48 +5,91 @@ booking the API would refuse.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
+from django.db.models import Sum
 
 from boxoffice.accounts.models import User
 from boxoffice.core.errors import Conflict
 
 from . import states
-from .models import Booking, BookingStatus, Ticket
+from .models import Booking, BookingSeat, BookingStatus, Ticket
 
 S = BookingStatus
+ZERO = Decimal("0.00")
 
 
-def refund_owed(booking: Booking) -> Decimal:
-    """What the customer is owed back now: paid minus refunded, for a booking that is not
-    confirmed. A confirmed booking's money is earned, never refunded (the money invariant)."""
-    if booking.status == S.CONFIRMED:
-        return Decimal("0.00")
-    return max(booking.paid_amount - booking.refunded_amount, Decimal("0.00"))
+def live_total(booking: Booking) -> Decimal:
+    """The price of the seats the booking still holds or owns (its live seat rows); from its
+    prefetched seats when it has them, else one query."""
+    prefetched = getattr(booking, "_prefetched_objects_cache", {}).get("seats")
+    if prefetched is not None:
+        return sum((row.price for row in prefetched if row.is_live), ZERO)
+    found = BookingSeat.objects.filter(booking_id=booking.pk, is_live=True).aggregate(
+        t=Sum("price")
+    )
+    return found["t"] or ZERO
 
 
-def used_seat_labels(booking: Booking) -> list[str]:
-    """Labels of the booking's seats whose tickets have been through the door, in seat order.
-    From the booking's prefetched seats and tickets when it has them (lists of bookings), else
-    one query."""
+def refund_owed(booking: Booking, *, live: Decimal | None = None) -> Decimal:
+    """What the customer is owed back now (the money invariant, docs/api.md):
+
+    - a confirmed booking keeps the price of its live seats: owed is ``paid_amount + credit -
+      refunded_amount - live total`` (seats cancelled on their own are owed back);
+    - a booking that is not confirmed keeps nothing: owed is ``paid_amount - refunded_amount``.
+
+    Never negative, and never more than ``paid_amount - refunded_amount`` (only money paid to
+    this booking can be refunded from it). ``live``: the live total when the caller has it."""
+    refundable = max(booking.paid_amount - booking.refunded_amount, ZERO)
+    if booking.status != S.CONFIRMED:
+        return refundable
+    if live is None:
+        live = live_total(booking)
+    owed = booking.paid_amount + booking.credit - booking.refunded_amount - live
+    return min(max(owed, ZERO), refundable)
+
+
+def used_seat_labels(booking: Booking, seat_ids: Collection[int] | None = None) -> list[str]:
+    """Labels of the booking's seats whose tickets have been through the door, in seat order:
+    of its seats not cancelled on their own, or of ``seat_ids`` only (a partial cancellation
+    asks about the seats it cancels: the checked-in rule is per seat). From the booking's
+    prefetched seats and tickets when it has them (lists of bookings), else one query."""
     prefetched = getattr(booking, "_prefetched_objects_cache", {}).get("seats")
     if prefetched is not None:
         used = [
             row.seat
             for row in prefetched
-            if hasattr(row, "ticket") and row.ticket.checked_in_at is not None
+            if row.cancelled_at is None
+            and (seat_ids is None or row.seat_id in seat_ids)
+            and hasattr(row, "ticket")
+            and row.ticket.checked_in_at is not None
         ]
     else:
-        used = [
-            ticket.booking_seat.seat
-            for ticket in Ticket.objects.filter(
-                booking_seat__booking_id=booking.pk, checked_in_at__isnull=False
-            ).select_related("booking_seat__seat")
-        ]
+        tickets = Ticket.objects.filter(
+            booking_seat__booking_id=booking.pk,
+            booking_seat__cancelled_at__isnull=True,
+            checked_in_at__isnull=False,
+        )
+        if seat_ids is not None:
+            tickets = tickets.filter(booking_seat__seat_id__in=list(seat_ids))
+        used = [ticket.booking_seat.seat for ticket in tickets.select_related("booking_seat__seat")]
     return [seat.label for seat in sorted(used, key=lambda seat: (seat.row_index, seat.number))]
+
+
+def partial_cancel_refusal(booking: Booking) -> Conflict | None:
+    """Why some seats of a pending booking cannot be released alone (a 409), or None: once the
+    pay step has opened a payment for the booking's total, that payment may still succeed for
+    the old total, so the seats can only be released all together (cancel without ``seats``)."""
+    if booking.status == S.PENDING and booking.payment_intent_id:
+        return Conflict(
+            "A payment for this booking's total is already open: cancel the whole booking, "
+            "or pay for all of its seats.",
+            code="payment_open",
+        )
+    return None
 
 
 def cancellation_closes_at(booking: Booking) -> datetime:
@@ -61,9 +104,10 @@ def cancel_refusal(
     """Why ``by`` may not cancel ``booking`` now (a 409 to raise), or None when they may.
 
     - An expired hold or a cancelled booking has nothing left to cancel.
-    - A customer cancels a paid booking until BOOKING_CANCEL_CUTOFF_MINUTES before the show,
-      and never once a ticket of it has been used at the door (``checked_in``): doors open
-      before the cut-off, and a used ticket is not money to give back.
+    - A customer cancels a paid booking (or some of its seats) until
+      BOOKING_CANCEL_CUTOFF_MINUTES before the show, and never a seat whose ticket has been used
+      at the door (``checked_in``; ``used_seats`` are the used ones among the seats being
+      cancelled): doors open before the cut-off, and a used ticket is not money to give back.
     - An admin (customer service) may cancel and refund at any time, used tickets included;
       the answer then names the used seats (``checked_in_seats``).
     """
@@ -79,7 +123,7 @@ def cancel_refusal(
     if used_seats:
         return Conflict(
             f"Seat(s) {', '.join(used_seats)} of this booking have been checked in at the door, "
-            "so it can no longer be cancelled; ask the box office.",
+            "so they can no longer be cancelled; ask the box office.",
             code="checked_in",
         )
     if now >= cancellation_closes_at(booking):

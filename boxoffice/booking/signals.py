@@ -8,8 +8,10 @@ from django.dispatch import Signal
 booking_confirmed = Signal()
 # sender=Booking, booking=<Booking>, was_paid=<bool>: cancelled (``cancel_reason`` says why).
 booking_cancelled = Signal()
-# sender=Booking, booking=<Booking>: money is owed back (``paid_amount > refunded_amount`` on a
-# booking that is not confirmed). Sent once per change that makes it so.
+# sender=Booking, booking=<Booking>: money is owed back (``rules.refund_owed`` is positive: a
+# booking that is not confirmed with ``paid_amount > refunded_amount``, or a confirmed one some
+# of whose seats were cancelled). Sent once per change that makes it so. A partial
+# cancellation adds ``reason`` (its own, ``seats-<n>``) and ``amount`` (its seats' prices).
 refund_due = Signal()
 # sender=Booking, booking_ids=<list[int]>: unpaid holds that ended (cancelled or lapsed); any
 # payment they opened should be closed so it cannot still be paid.

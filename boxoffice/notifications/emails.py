@@ -27,7 +27,7 @@ def _context(booking: Booking) -> dict:
     showtime = booking.showtime
     theater = showtime.screen.theater
     seats = list(
-        BookingSeat.objects.filter(booking=booking)
+        BookingSeat.objects.filter(booking=booking, cancelled_at__isnull=True)
         .select_related("seat", "ticket")
         .order_by("seat__row_index", "seat__number")
     )

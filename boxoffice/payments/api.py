@@ -59,7 +59,11 @@ class BookingPayView(APIView):
         responses={
             200: PaymentStartSerializer,
             409: conflict(
-                "booking_expired", "not_payable", "showtime_cancelled", "payment_conflict"
+                "booking_expired",
+                "not_payable",
+                "showtime_cancelled",
+                "payment_conflict",
+                "total_changed",
             ),
             502: PAYMENT_REFUSED,
             503: PAYMENTS_UNAVAILABLE,

@@ -83,7 +83,9 @@ def create_payment_intent(*, booking_id: int, amount_minor: int, currency: str) 
         "metadata": {"booking_id": str(booking_id)},
         "payment_method_types": ["card"],
     }
-    options = {"idempotency_key": f"boxoffice-booking-{booking_id}-payment-intent"}
+    # The amount is part of the key: a booking whose total changed (seats released before
+    # its payment was attached) asks for a new intent, not the old one.
+    options = {"idempotency_key": f"boxoffice-booking-{booking_id}-payment-intent-{amount_minor}"}
     obj = _call(
         "create_payment_intent", client().v1.payment_intents.create, params=params, options=options
     )

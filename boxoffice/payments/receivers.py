@@ -3,6 +3,7 @@ owed if and only if the change that owes it commits."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.dispatch import receiver
@@ -15,8 +16,18 @@ from .tasks import close_unpaid_intents_task, refund_booking_task
 
 
 @receiver(refund_due, sender=Booking)
-def refund_owed_money(sender: type, booking: Booking, **kwargs: Any) -> None:
-    refund_booking_task.enqueue(booking_id=booking.pk, reason=refund_reason(booking))
+def refund_owed_money(
+    sender: type,
+    booking: Booking,
+    reason: str = "",
+    amount: Decimal | None = None,
+    **kwargs: Any,
+) -> None:
+    refund_booking_task.enqueue(
+        booking_id=booking.pk,
+        reason=reason or refund_reason(booking),
+        amount=None if amount is None else str(amount),
+    )
 
 
 @receiver(holds_ended, sender=Booking)

@@ -20,8 +20,10 @@ from typing import Any
 import stripe
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F, Sum
 from django.utils import timezone
 
+from boxoffice.booking import locks as booking_locks
 from boxoffice.booking import rules as booking_rules
 from boxoffice.booking import services as booking_services
 from boxoffice.booking.models import Booking, BookingStatus
@@ -81,7 +83,10 @@ def start_payment(*, booking: Booking) -> PaymentStart:
             raise PaymentRefused() from exc
         try:
             booking_services.attach_payment(
-                booking=booking, intent_id=intent.id, client_secret=intent.client_secret or ""
+                booking=booking,
+                intent_id=intent.id,
+                client_secret=intent.client_secret or "",
+                amount=booking.total,
             )
         except Conflict:
             close_intent(intent.id, booking_id=booking.pk)
@@ -202,8 +207,11 @@ def settle_payment_intent(intent_id: str) -> Settlement:
     if booking.payment_intent_id not in ("", intent.id):
         log.error("payment %s does not match booking %s's intent", intent.id, booking.pk)
         return Settlement("mismatch", "intent")
+    # What the intent was opened for: the booking's total, or what was recorded as paid once
+    # the money is in (a confirmed booking's total shrinks when some seats are cancelled).
+    expected = booking.paid_amount if booking.paid_amount > 0 else booking.total
     if intent.currency != booking.currency or intent.amount != to_minor_units(
-        booking.total, booking.currency
+        expected, booking.currency
     ):
         log.error(
             "payment %s amount %s %s does not match booking %s total %s %s",
@@ -230,21 +238,34 @@ def _int(value: str | None) -> int | None:
 # --- refunds -----------------------------------------------------------------------------------
 
 
-def refund_booking(*, booking_id: int, reason: str) -> Decimal:
-    """Refund whatever of the booking's payment is not refunded yet; returns the amount
-    refunded now (0 when nothing was owed). Safe to call again, from any process: the Refund row
-    (one per booking and reason) and Stripe's idempotency key keep it to one refund. Never for
-    a confirmed booking: its money is earned (the money invariant)."""
-    booking = Booking.objects.get(pk=booking_id)
-    owed = booking_rules.refund_owed(booking)
-    if owed <= 0 or not booking.payment_intent_id:
-        return Decimal("0.00")
-    refund, _ = Refund.objects.get_or_create(
-        booking=booking, reason=reason, defaults={"amount": owed, "currency": booking.currency}
-    )
+def refund_booking(*, booking_id: int, reason: str, amount: Decimal | None = None) -> Decimal:
+    """Refund what the booking is owed back (:func:`boxoffice.booking.rules.refund_owed`), at
+    most ``amount`` (a partial cancellation's seats); returns the amount refunded now (0 when
+    nothing was owed). Safe to call again, from any process: the Refund row (one per booking and
+    reason) and Stripe's idempotency key keep it to one refund per reason.
+
+    The row's amount is decided once, on the booking's locked row, as what is owed less what
+    the booking's other refunds still in flight will pay back: two cancellations of one booking
+    whose refunds run at once, or a refund and reconciliation, never refund the same money
+    twice, and their rows add up to exactly what was owed (the money invariant)."""
+    with booking_locks.atomic():
+        booking = booking_locks.lock_booking_row(booking_id)
+        refund = Refund.objects.filter(booking=booking, reason=reason).first()
+        if refund is None:
+            in_flight = Refund.objects.filter(
+                booking=booking, status=Refund.Status.PENDING
+            ).aggregate(t=Sum("amount"))["t"] or Decimal("0.00")
+            owed = booking_rules.refund_owed(booking) - in_flight
+            if amount is not None:
+                owed = min(owed, amount)
+            if owed <= 0 or not booking.payment_intent_id:
+                return Decimal("0.00")
+            refund = Refund.objects.create(
+                booking=booking, reason=reason, amount=owed, currency=booking.currency
+            )
     if refund.status == Refund.Status.SUCCEEDED:
         return Decimal("0.00")
-    Refund.objects.filter(pk=refund.pk).update(attempts=refund.attempts + 1)
+    Refund.objects.filter(pk=refund.pk).update(attempts=F("attempts") + 1)
     try:
         refund_id = gateway.create_refund(
             booking_id=booking.pk,
@@ -298,18 +319,43 @@ def reconcile(*, max_age_days: int = 3) -> dict[str, int]:
         except gateway.GatewayUnavailable:
             count("gateway_unavailable")
     for booking in Booking.objects.breaking_money_invariant().iterator():
-        if booking.status == S.CONFIRMED:
+        live: Decimal = booking.live_total  # type: ignore[attr-defined]  # the annotation
+        if booking_rules.refund_owed(booking, live=live) <= 0:
             log.error(
-                "booking %s is confirmed but %s of %s was refunded: needs a person",
+                "booking %s (%s) has %s refunded of %s paid (credit %s) for seats worth %s: "
+                "needs a person",
                 booking.pk,
+                booking.status,
                 booking.refunded_amount,
                 booking.paid_amount,
+                booking.credit,
+                live,
             )
             count("needs_attention")
             continue
         try:
-            refund_booking(booking_id=booking.pk, reason=refund_reason(booking))
+            for reason in reconcile_reasons(booking):
+                refund_booking(booking_id=booking.pk, reason=reason)
             count("refunded")
         except (gateway.GatewayUnavailable, stripe.StripeError):
             count("refund_failed")
     return outcomes
+
+
+def reconcile_reasons(booking: Booking) -> list[str]:
+    """The refunds reconciliation makes for a booking owed money: its refunds still pending
+    (each retried under its own reason, so Stripe's idempotency key makes it once), then one for
+    whatever is owed beyond them: the cancellation's reason for a booking that is not confirmed
+    (the same the refund task uses), ``balance-<refunded so far, minor units>`` for a confirmed
+    one (the same for every reconciliation that sees the booking in that state)."""
+    reasons = list(
+        Refund.objects.filter(booking=booking, status=Refund.Status.PENDING)
+        .order_by("pk")
+        .values_list("reason", flat=True)
+    )
+    if booking.status == S.CONFIRMED:
+        minor = to_minor_units(booking.refunded_amount, booking.currency)
+        last = f"balance-{minor}"
+    else:
+        last = refund_reason(booking)
+    return [*reasons, last] if last not in reasons else reasons

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 
 import stripe
 from django.db import DatabaseError
@@ -17,23 +18,34 @@ log = logging.getLogger(__name__)
 
 
 @task()
-def refund_booking_task(*, booking_id: int, reason: str, attempt: int = 0) -> str:
-    """Refund a cancelled booking's payment; retried with backoff while Stripe is unavailable.
-    A refund that gives up is retried by reconciliation (it repairs every unsettled booking)."""
+def refund_booking_task(
+    *, booking_id: int, reason: str, amount: str | None = None, attempt: int = 0
+) -> str:
+    """Refund what a cancellation owes back (``amount`` at most, a decimal string, when it
+    cancelled some seats only); retried with backoff while Stripe is unavailable. A refund
+    that gives up is retried by reconciliation (it repairs every unsettled booking)."""
     try:
-        amount = services.refund_booking(booking_id=booking_id, reason=reason)
+        refunded = services.refund_booking(
+            booking_id=booking_id,
+            reason=reason,
+            amount=None if amount is None else Decimal(amount),
+        )
     except (gateway.GatewayUnavailable, stripe.StripeError, DatabaseError) as exc:
         # Stripe or our database unavailable for a moment: try again later (the Refund row and
         # Stripe's idempotency key keep a retry from refunding twice).
         log.warning("refund of booking %s failed (attempt %d): %s", booking_id, attempt + 1, exc)
         if not retry_later(
-            refund_booking_task, attempt=attempt, booking_id=booking_id, reason=reason
+            refund_booking_task,
+            attempt=attempt,
+            booking_id=booking_id,
+            reason=reason,
+            amount=amount,
         ):
             # Shown in the admin site (Refunds: gave up); reconciliation still tries again.
             Refund.objects.record_give_up(booking_id=booking_id, reason=reason)
             return "gave up"
         return "retrying"
-    return f"refunded {amount}"
+    return f"refunded {refunded}"
 
 
 @task()

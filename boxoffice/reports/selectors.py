@@ -49,7 +49,7 @@ def showtime_report(*, start: datetime, end: datetime) -> QuerySet[Showtime]:
         Booking.objects.filter(showtime_id=OuterRef("pk"), status=BookingStatus.CONFIRMED)
         .order_by()
         .values("showtime_id")
-        .annotate(total=Sum(F("paid_amount") - F("refunded_amount")))
+        .annotate(total=Sum(F("paid_amount") + F("credit") - F("refunded_amount")))
         .values("total"),
         output_field=DecimalField(max_digits=12, decimal_places=2),
     )
@@ -81,7 +81,7 @@ def revenue_report(*, start: datetime, end: datetime, group_by: str) -> QuerySet
     """
     key, label = GROUPS[group_by]
     tickets = Subquery(
-        BookingSeat.objects.filter(booking_id=OuterRef("pk"))
+        BookingSeat.objects.filter(booking_id=OuterRef("pk"), cancelled_at__isnull=True)
         .order_by()
         .values("booking_id")
         .annotate(n=Count("id"))
@@ -99,7 +99,7 @@ def revenue_report(*, start: datetime, end: datetime, group_by: str) -> QuerySet
             revenue=Coalesce(
                 Sum(
                     ExpressionWrapper(
-                        F("paid_amount") - F("refunded_amount"),
+                        F("paid_amount") + F("credit") - F("refunded_amount"),
                         output_field=DecimalField(max_digits=12, decimal_places=2),
                     )
                 ),

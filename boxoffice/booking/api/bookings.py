@@ -3,35 +3,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any, cast
 
 import django_filters
 from django.conf import settings
 from django.db.models import QuerySet
-from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
     extend_schema_field,
     extend_schema_view,
 )
-from rest_framework import generics, mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ErrorDetail, ValidationError
-from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.parsers import BaseParser
 from rest_framework.permissions import IsAuthenticated
-from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from boxoffice.accounts.models import User
 from boxoffice.catalog.models import Tier
-from boxoffice.core.errors import Invalid, NotFound
+from boxoffice.core.errors import Invalid
 from boxoffice.core.filters import MAX_ID, IdFilter
 from boxoffice.core.http_cache import PRIVATE, CacheHeadersMixin
 from boxoffice.core.idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -39,8 +33,8 @@ from boxoffice.core.idempotency import idempotent
 from boxoffice.core.openapi import DATABASE_UNAVAILABLE, conflict
 from boxoffice.schedule.models import Showtime
 
-from .. import selectors, services, states, tickets
-from ..models import Booking, BookingQuerySet, BookingSeat, BookingStatus, Ticket
+from .. import selectors, services, states
+from ..models import Booking, BookingQuerySet, BookingSeat, BookingStatus
 
 
 class BookingSeatSerializer(serializers.ModelSerializer):
@@ -54,7 +48,13 @@ class BookingSeatSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = BookingSeat
-        fields = ["id", "label", "tier", "price", "breakdown"]
+        fields = ["id", "label", "tier", "price", "breakdown", "cancelled_at"]
+        extra_kwargs = {
+            "cancelled_at": {
+                "help_text": "When this seat was cancelled (null: the booking still has it); "
+                "its seat is free and its ticket no longer admits."
+            }
+        }
 
     def get_breakdown(self, obj: BookingSeat) -> dict[str, str]:
         return {
@@ -169,8 +169,8 @@ class BookingSerializer(serializers.ModelSerializer):
         request = self.context.get("request")
         tickets = []
         for seat in obj.seats.all():
-            if not hasattr(seat, "ticket"):
-                continue
+            if not hasattr(seat, "ticket") or seat.cancelled_at is not None:
+                continue  # no ticket, or its seat was cancelled: it admits no more
             code = seat.ticket.code
             qr = reverse("booking-ticket-qr", kwargs={"pk": obj.pk, "code": code})
             tickets.append(
@@ -265,6 +265,28 @@ class HoldRequestSerializer(serializers.Serializer):
                 {"tier": ["tier and allow_split go with quantity (best available) only."]}
             )
         return attrs
+
+
+class CancelRequestSerializer(serializers.Serializer):
+    """The optional body of a cancel: which seats. Without it, the whole booking."""
+
+    seats = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        allow_empty=False,
+        max_length=1000,
+        required=False,
+        help_text="Seat ids of this booking to cancel, each once (a repeated id is a 400). "
+        "Absent: every seat the booking still has. The booking keeps its other seats.",
+    )
+
+    def validate_seats(self, value: list[int]) -> list[int]:
+        repeated = sorted({seat for seat in value if value.count(seat) > 1})
+        if repeated:
+            raise ValidationError(
+                f"Seat(s) {', '.join(map(str, repeated))} are listed more than once.",
+                code="duplicate",
+            )
+        return value
 
 
 class BookingFilter(django_filters.FilterSet):
@@ -367,12 +389,30 @@ class BookingViewSet(
         return Response(self.get_serializer(booking).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
-        summary="Cancel a booking (pending: release; paid and early enough: refund)",
-        request=None,
+        summary="Cancel a booking or some of its seats (pending: release; paid and early "
+        "enough: refund)",
+        description=(
+            "Without a body, or with `seats` naming every seat the booking still has: the whole "
+            "booking is cancelled. With `seats`: only those seats; the booking keeps the others "
+            "(and stays confirmed), its `total` becomes their price, and a paid booking is "
+            "refunded exactly the cancelled seats' prices (`refunded_amount` grows once Stripe "
+            "confirms it). Each cancelled seat gets `cancelled_at`; its seat is free at once "
+            "and its ticket no longer admits. The cut-off and the checked-in rule apply per "
+            "seat: a customer may cancel the unused seats of a booking whose other tickets were "
+            "used. 400 (`seats`): a seat not of the booking (`not_in_booking`), cancelled "
+            "already (`seat_cancelled`), listed twice (`duplicate`), or an empty list. 409 "
+            "`payment_open`: some seats of a pending booking whose payment is open (cancel it "
+            "whole, or pay)."
+        ),
+        request=CancelRequestSerializer,
         responses={
             200: BookingSerializer,
             409: conflict(
-                "booking_expired", "booking_cancelled", "cancellation_closed", "checked_in"
+                "booking_expired",
+                "booking_cancelled",
+                "cancellation_closed",
+                "checked_in",
+                "payment_open",
             ),
             503: DATABASE_UNAVAILABLE,
         },
@@ -381,75 +421,12 @@ class BookingViewSet(
     @action(detail=True, methods=["post"])
     @idempotent
     def cancel(self, request: Request, pk: str | None = None) -> Response:
-        booking = services.cancel_booking(booking=self.get_object(), by=cast(User, request.user))
+        body = CancelRequestSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        booking = services.cancel_booking(
+            booking=self.get_object(),
+            by=cast(User, request.user),
+            seat_ids=body.validated_data.get("seats"),
+        )
         booking = selectors.booking_list().get(pk=booking.pk)
         return Response(self.get_serializer(booking).data)
-
-
-class _AnswerInJSON(BaseContentNegotiation):
-    """The image is a plain HttpResponse; anything else (404, 401, 429) is the API's JSON error,
-    whatever the client's Accept (an ``<img>`` asks for ``image/*``, which no renderer offers)."""
-
-    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> BaseParser | None:
-        return next(iter(parsers), None)
-
-    def select_renderer(
-        self,
-        request: Request,
-        renderers: Iterable[BaseRenderer],
-        format_suffix: str | None = None,
-    ) -> tuple[BaseRenderer, str]:
-        first = next(iter(renderers))
-        return first, first.media_type
-
-
-QR_TYPES = ["image/png", "application/octet-stream"]
-
-
-class TicketQRView(generics.GenericAPIView):
-    """``GET /bookings/{id}/tickets/{code}/qr.png``: a confirmed booking's ticket as a QR code."""
-
-    openapi_tags = ["bookings"]
-    permission_classes = [IsAuthenticated]
-    renderer_classes = [JSONRenderer]
-    content_negotiation_class = _AnswerInJSON
-    # Cached by the customer's own browser only: the code admits to the show.
-    cache_control = "private, max-age=3600"
-
-    def get_queryset(self) -> QuerySet[Booking]:
-        if getattr(self, "swagger_fake_view", False):
-            return Booking.objects.none()
-        user = cast(User, self.request.user)  # IsAuthenticated
-        bookings = Booking.objects.all()
-        return bookings if user.is_admin else bookings.filter(user=user)
-
-    @extend_schema(
-        summary="A ticket's QR code (PNG; owner and admins)",
-        description=(
-            "The QR code of one ticket of a confirmed booking, as a PNG image: the URL is each "
-            "ticket's `qr` in the booking. 404 for anyone else's booking, a code not of this "
-            "booking, or a booking that is not confirmed."
-        ),
-        # The same PNG bytes, also as application/octet-stream for a client that asks for that
-        # (binary is what generated clients such as openapi-python-client can type).
-        responses={
-            (200, QR_TYPES[0]): OpenApiTypes.BINARY,
-            (200, QR_TYPES[1]): OpenApiTypes.BINARY,
-        },
-        operation_id="bookings_tickets_qr_retrieve",
-    )
-    def get(self, request: Request, pk: int, code: str) -> HttpResponse:
-        booking = self.get_object()
-        ticket = (
-            Ticket.objects.filter(booking_seat__booking=booking, code=code)
-            .values_list("code", flat=True)
-            .first()
-        )
-        if booking.status != BookingStatus.CONFIRMED or ticket is None:
-            raise NotFound("No such ticket.")
-        # image/png unless the client prefers application/octet-stream (no Accept, or one that
-        # names neither: image/png, as ever).
-        media_type = request._request.get_preferred_type(QR_TYPES) or QR_TYPES[0]
-        response = HttpResponse(tickets.qr_png(ticket), content_type=media_type)
-        response["Cache-Control"] = self.cache_control
-        return response

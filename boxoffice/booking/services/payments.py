@@ -37,11 +37,16 @@ def check_payable(*, booking: Booking) -> None:
     _refuse_unpayable(booking, locks.Show(**show), timezone.now())
 
 
-def attach_payment(*, booking: Booking, intent_id: str, client_secret: str) -> None:
+def attach_payment(
+    *, booking: Booking, intent_id: str, client_secret: str, amount: Decimal | None = None
+) -> None:
     """Store the payment opened for ``booking`` (its id and the secret its owner pays with).
     Decided on the locked row: refused with 409 when the hold lapsed or the booking moved on
-    meanwhile (the caller then closes the payment), and when another payment is already
-    attached. Storing the same one again is a no-op."""
+    meanwhile (the caller then closes the payment), when another payment is already attached,
+    and when the payment was opened for ``amount`` but the booking's total is another now
+    (``total_changed``: some seats were released between the caller's read and this lock; a
+    payment for the old total would be money no booking could record). Storing the same one
+    again is a no-op."""
     now = timezone.now()
     with locks.atomic():
         show = locks.share_lock_show(booking.showtime_id)
@@ -49,6 +54,12 @@ def attach_payment(*, booking: Booking, intent_id: str, client_secret: str) -> N
         if locked.payment_intent_id == intent_id and locked.payment_client_secret:
             return
         _refuse_unpayable(locked, show, now)
+        if amount is not None and locked.total != amount:
+            raise Conflict(
+                f"This booking's total is now {locked.total} {locked.currency.upper()}; "
+                "please pay again.",
+                code="total_changed",
+            )
         if locked.payment_intent_id not in ("", intent_id):
             raise Conflict(
                 "Another payment is already open for this booking.", code="payment_conflict"
@@ -95,7 +106,10 @@ def record_payment(
     refunds through its worker). ``intent_id`` is stored when the booking has none yet.
     """
     now = now or timezone.now()
-    seat_ids = list(booking.seats.values_list("seat_id", flat=True))
+    # The booking's seats, less those released on their own (a partial cancellation).
+    seat_ids = list(
+        booking.seats.filter(cancelled_at__isnull=True).values_list("seat_id", flat=True)
+    )
     with locks.atomic():
         show = locks.share_lock_show(booking.showtime_id)
         # Our rows and every live row on our seats, in the global order, then the booking.
@@ -125,7 +139,7 @@ def record_payment(
                 with transaction.atomic():
                     release_lapsed(showtime_id=booking.showtime_id, seat_ids=seat_ids, now=now)
                     # Our own lapsed rows were just released too; claim every seat back.
-                    BookingSeat.objects.filter(booking=locked).update(
+                    BookingSeat.objects.filter(booking=locked, cancelled_at__isnull=True).update(
                         is_live=True, hold_expires_at=None
                     )
             except IntegrityError:
@@ -151,5 +165,7 @@ def record_refund(*, booking: Booking, amount: Decimal) -> None:
 def _issue_tickets(booking: Booking, *, now: datetime) -> None:
     Ticket.objects.bulk_create(
         Ticket(booking_seat=seat, code=tickets.new_code(), issued_at=now)
-        for seat in BookingSeat.objects.filter(booking=booking).order_by("seat_id")
+        for seat in BookingSeat.objects.filter(booking=booking, cancelled_at__isnull=True).order_by(
+            "seat_id"
+        )
     )
