@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from boxoffice_client import AuthenticatedClient, Client
@@ -45,6 +46,7 @@ from boxoffice_client.api.waitlist import (
 from boxoffice_client.models import (
     Booking,
     BookingStatusEnum,
+    CancelRequest,
     CredentialsRequest,
     HoldRequest,
     LanguageEnum,
@@ -149,14 +151,16 @@ def shows_report(admin: AuthenticatedClient, day: datetime.date) -> PaginatedSho
 @dataclass(frozen=True)
 class Visit:
     held: Booking
+    released: Booking
     payment: PaymentStart
     read: Booking
     cancelled: Booking
 
 
 def customer_flow(customer: AuthenticatedClient, day: datetime.date, title: str) -> Visit:
-    """Shows on ``day``, the seat map of the one titled ``title``, a hold of two seats side by
-    side, the pay step, the booking read back, and its cancellation."""
+    """Shows on ``day``, the seat map of the one titled ``title``, a hold of three seats side by
+    side, one of them released (a partial cancel), the pay step, the booking read back, and its
+    cancellation."""
     page = showtimes_list.sync(client=customer, date=day)
     assert isinstance(page, PaginatedShowtimeList), page
     show = next(s for s in page.results if s.movie.title == title)
@@ -164,12 +168,22 @@ def customer_flow(customer: AuthenticatedClient, day: datetime.date, title: str)
     seat_map = showtimes_seats_retrieve.sync(show.id, client=customer)
     assert isinstance(seat_map, SeatMap), seat_map
     free = [s for s in seat_map.seats if s.status == SeatStatusEnum.AVAILABLE and s.row == "A"]
-    chosen = [seat.id for seat in sorted(free, key=lambda s: s.number)[:2]]
+    chosen = [seat.id for seat in sorted(free, key=lambda s: s.number)[:3]]
 
     held = bookings_create.sync(client=customer, body=HoldRequest(showtime=show.id, seats=chosen))
     assert isinstance(held, Booking), held
     assert held.status == BookingStatusEnum.PENDING
     assert held.payment is None
+
+    # The third seat is not needed after all: released alone (before paying), the total follows.
+    released = bookings_cancel_create.sync(
+        held.id, client=customer, body=CancelRequest(seats=[chosen[2]])
+    )
+    assert isinstance(released, Booking), released
+    assert released.status == BookingStatusEnum.PENDING
+    kept = [seat.id for seat in released.seats if seat.cancelled_at is None]
+    assert kept == chosen[:2], kept
+    assert Decimal(released.total) < Decimal(held.total)
 
     payment = bookings_pay_create.sync(held.id, client=customer)
     assert isinstance(payment, PaymentStart), payment
@@ -182,7 +196,7 @@ def customer_flow(customer: AuthenticatedClient, day: datetime.date, title: str)
     cancelled = bookings_cancel_create.sync(held.id, client=customer)
     assert isinstance(cancelled, Booking), cancelled
     assert cancelled.status == BookingStatusEnum.CANCELLED
-    return Visit(held=held, payment=payment, read=read, cancelled=cancelled)
+    return Visit(held=held, released=released, payment=payment, read=read, cancelled=cancelled)
 
 
 def ticket_qrs(customer: AuthenticatedClient, booking_id: int) -> list[bytes]:

@@ -41,6 +41,19 @@ const seatMapPath: operations["showtimes_seats_retrieve"]["parameters"]["path"] 
 const hold: Schemas["HoldRequest"] = { showtime: 1, seats: [1, 2] };
 const payPath: operations["bookings_pay_create"]["parameters"]["path"] = { id: 1 };
 const cancelPath: operations["bookings_cancel_create"]["parameters"]["path"] = { id: 1 };
+// The cancel's body is optional (the whole booking); with `seats`, only those seats.
+const cancelSome: NonNullable<operations["bookings_cancel_create"]["requestBody"]>["content"]["application/json"] =
+  { seats: [2] };
+const cancelAll: Schemas["CancelRequest"] = {};
+
+type CancelConflictCode =
+  Json<operations["bookings_cancel_create"]["responses"][409]>["errors"][number]["code"];
+const cancelHandled: CancelConflictCode[] = ["checked_in", "cancellation_closed", "payment_open"];
+
+function seatsKept(booking: Schemas["Booking"]): number[] {
+  // A cancelled seat carries when it was cancelled; the others null.
+  return booking.seats.filter((s) => s.cancelled_at === null).map((s) => s.id);
+}
 
 function firstAvailable(map: Schemas["SeatMap"]): number[] {
   return map.seats.filter((s) => s.status === "available").map((s) => s.id);
@@ -89,9 +102,9 @@ function offerOf(booking: Schemas["Booking"]): number | null {
 
 export const requests = {
   theater, screen, grid, movie, show, report, credentials, day, seatMapPath, hold, payPath, cancelPath,
-  joinPath, join, leavePath,
+  joinPath, join, leavePath, cancelSome, cancelAll,
 };
 export const readers = {
-  handled, firstAvailable, clientSecret, payStep, conflictCode, showTitle, waitlistHandled,
-  placeInQueue, offerOf,
+  handled, cancelHandled, firstAvailable, clientSecret, payStep, conflictCode, showTitle, waitlistHandled,
+  placeInQueue, offerOf, seatsKept,
 };

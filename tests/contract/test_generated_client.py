@@ -99,7 +99,8 @@ def test_generated_python_client_runs_the_admin_and_customer_flows(
         scheduled = flow.admin_flow(admin, day)
         visit = flow.customer_flow(customer, day, scheduled.movie.title)
         report = flow.shows_report(admin, day)
-    assert visit.held.total == "25.00"
+    assert visit.held.total == "37.50"
+    assert visit.released.total == "25.00"
     assert visit.held.currency == "usd"
     assert visit.payment.client_secret
 

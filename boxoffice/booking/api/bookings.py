@@ -273,6 +273,7 @@ class CancelRequestSerializer(serializers.Serializer):
     seats = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
         allow_empty=False,
+        min_length=1,
         max_length=1000,
         required=False,
         help_text="Seat ids of this booking to cancel, each once (a repeated id is a 400). "
