@@ -52,6 +52,20 @@ def refund_owed(booking: Booking, *, live: Decimal | None = None) -> Decimal:
     return min(max(owed, ZERO), refundable)
 
 
+def cancel_refund(booking: Booking, rows: Sequence[BookingSeat] | None = None) -> Decimal:
+    """What cancelling ``rows`` (None: every seat the booking keeps) pays back, as the cancel
+    service owes it: a paid, confirmed booking is refunded the seats' frozen prices, never more
+    than was paid and not yet refunded; anything else nothing. What pages show on the button."""
+    if booking.status != S.CONFIRMED or booking.paid_amount <= 0:
+        return ZERO
+    prices = (
+        live_total(booking)
+        if rows is None
+        else sum((row.price for row in rows if row.is_live), ZERO)
+    )
+    return min(prices, max(booking.paid_amount - booking.refunded_amount, ZERO))
+
+
 def used_seat_labels(booking: Booking, seat_ids: Collection[int] | None = None) -> list[str]:
     """Labels of the booking's seats whose tickets have been through the door, in seat order:
     of its seats not cancelled on their own, or of ``seat_ids`` only (a partial cancellation

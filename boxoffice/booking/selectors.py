@@ -273,6 +273,29 @@ def booking_cancellable(booking: Booking, *, by: User, now: datetime) -> bool:
     return rules.cancel_refusal(booking, by=by, now=now, used_seats=used) is None
 
 
+def cancellable_seats(booking: Booking, *, by: User, now: datetime) -> list[BookingSeat]:
+    """The seats of ``booking`` that ``by`` may cancel on their own now, as
+    ``services.cancel_booking(seat_ids=...)`` decides: its customer or an admin; nothing
+    against the booking as a whole but used tickets (:func:`boxoffice.booking.rules.
+    cancel_refusal` with none named: not expired or cancelled, the cut-off not passed);
+    nothing against cancelling some seats (:func:`boxoffice.booking.rules.
+    partial_cancel_refusal`); then each seat it still has, but those whose ticket was used
+    (for a customer: the rule is per seat). Uses the booking's prefetched seats and tickets.
+    Pages offer a seat's checkbox only where this lists it."""
+    if not by.is_admin and booking.user_id != by.pk:
+        return []
+    if rules.cancel_refusal(booking, by=by, now=now, used_seats=()) is not None:
+        return []
+    if rules.partial_cancel_refusal(booking) is not None:
+        return []
+    used = set() if by.is_admin else set(rules.used_seat_labels(booking))
+    return [
+        row
+        for row in booking.seats.all()
+        if row.cancelled_at is None and row.seat.label not in used
+    ]
+
+
 def cancellation_closes_at(booking: Booking) -> datetime:
     """When its customer can no longer cancel a paid booking online."""
     return rules.cancellation_closes_at(booking)

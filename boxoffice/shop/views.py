@@ -26,6 +26,7 @@ from rest_framework.views import APIView
 
 from boxoffice.accounts.models import User
 from boxoffice.booking import pricing
+from boxoffice.booking import rules as booking_rules
 from boxoffice.booking import selectors as booking_selectors
 from boxoffice.booking import services as booking_services
 from boxoffice.booking.api.bookings import BookingSerializer
@@ -267,6 +268,21 @@ def bookings(request: HttpRequest) -> HttpResponse:
             for entry in BookingSerializer(booking).data["tickets"]
         ]
         closes = booking_selectors.cancellation_closes_at(booking)
+        # The seats the API would let this customer cancel alone, each with its refund (the
+        # booking rules' own figures); offered only when the booking keeps another seat.
+        alone = booking_selectors.cancellable_seats(booking, by=who.user, now=now)
+        kept = [row for row in booking.seats.all() if row.cancelled_at is None]
+        some_seats = [
+            {
+                "id": row.seat_id,
+                "label": row.seat.label,
+                "refund": str(booking_rules.cancel_refund(booking, [row])),
+                "refund_text": _money(
+                    booking_rules.cancel_refund(booking, [row]), booking.currency
+                ),
+            }
+            for row in alone
+        ]
         items.append(
             {
                 "booking": booking,
@@ -276,10 +292,15 @@ def bookings(request: HttpRequest) -> HttpResponse:
                 "theater": theater,
                 "screen": showtime.screen,
                 "local": _local(showtime.starts_at, theater.timezone),
-                "seats": [s.seat.label for s in booking.seats.all()],
+                "seats": [s.seat.label for s in kept],
+                "cancelled_seats": [
+                    s.seat.label for s in booking.seats.all() if s.cancelled_at is not None
+                ],
+                "some_seats": some_seats if len(kept) > 1 else [],
+                "refund_zero": _money(Decimal("0.00"), booking.currency),
                 "tickets": seat_tickets,
                 "total": _money(booking.total, booking.currency),
-                "refund": _money(booking.paid_amount or booking.total, booking.currency),
+                "refund": _money(booking_rules.cancel_refund(booking), booking.currency),
                 "refunded": _money(booking.refunded_amount, booking.currency)
                 if booking.refunded_amount
                 else "",
