@@ -1,8 +1,11 @@
 """The invariant sweep: what must hold over all bookings once the work a test started is done.
 
-Money (docs/api.md, "The money invariant"): a confirmed booking's ``paid_amount + credit -
-refunded_amount`` is the price of its live seats (seats cancelled on their own were refunded);
-a booking that is not confirmed has ``refunded_amount == paid_amount``; a pending or confirmed
+Money (docs/api.md, "The money invariant"): what a booking holds, ``paid_amount + credit -
+refunded_amount`` (its credit once its exchange completed), is the price of its live seats when
+confirmed (seats cancelled on their own were refunded), the credit it handed on when exchanged,
+and nothing otherwise (``refunded_amount == paid_amount`` for a booking that never used a
+credit); over an exchange chain, money captured less money refunded is the live total of its
+confirmed booking; a pending or confirmed
 booking's ``total`` is the price of the seats it has not cancelled.
 Seats: no seat is live twice for one show; every seat row of a confirmed booking is live and
 paid (no hold expiry) unless it was cancelled on its own (``cancelled_at``), and a confirmed
@@ -41,19 +44,43 @@ _LIVE_TOTAL = """(SELECT COALESCE(sum(s.price), 0) FROM booking_bookingseat s
 _KEPT_TOTAL = """(SELECT COALESCE(sum(s.price), 0) FROM booking_bookingseat s
                   WHERE s.booking_id = b.id AND s.cancelled_at IS NULL)"""
 
+# What a booking holds: paid, plus an exchange's credit once the exchange completed, less
+# refunded; and the credit an exchanged booking handed on.
+_HOLDS = """(b.paid_amount - b.refunded_amount
+             + CASE WHEN b.confirmed_at IS NOT NULL THEN b.credit ELSE 0 END)"""
+_PASSED_ON = """(SELECT COALESCE(sum(n.credit), 0) FROM booking_booking n
+                 WHERE n.exchange_of_id = b.id AND n.confirmed_at IS NOT NULL)"""
+
 CHECKS: dict[str, str] = {
     # A confirmed booking keeps exactly the price of its live seats (paid plus credit less
     # refunded); any other booking keeps nothing.
     "money": f"""
         SELECT b.id, b.status, b.total, b.paid_amount, b.credit, b.refunded_amount,
-               {_LIVE_TOTAL} AS live_total
+               {_LIVE_TOTAL} AS live_total, {_PASSED_ON} AS passed_on
         FROM booking_booking b
-        WHERE {_ONLY} AND (
-            (b.status = 'confirmed'
-             AND b.paid_amount + b.credit - b.refunded_amount <> {_LIVE_TOTAL})
-            OR (b.status <> 'confirmed' AND b.refunded_amount <> b.paid_amount)
-        )
+        WHERE {_ONLY} AND {_HOLDS} <> CASE b.status
+            WHEN 'confirmed' THEN {_LIVE_TOTAL}
+            WHEN 'exchanged' THEN {_PASSED_ON}
+            ELSE 0 END
         ORDER BY b.id""",
+    # Over an exchange chain (a booking, the one it was exchanged for, and so on), the money
+    # captured less the money refunded is the live total of the chain's confirmed booking.
+    "exchange chain": f"""
+        WITH RECURSIVE chain(root, id) AS (
+            SELECT b.id, b.id FROM booking_booking b
+            WHERE b.exchange_of_id IS NULL
+              AND EXISTS (SELECT 1 FROM booking_booking n WHERE n.exchange_of_id = b.id)
+          UNION ALL
+            SELECT c.root, n.id FROM booking_booking n JOIN chain c ON n.exchange_of_id = c.id
+        )
+        SELECT c.root, sum(b.paid_amount - b.refunded_amount) AS kept,
+               sum(CASE WHEN b.status = 'confirmed' THEN {_LIVE_TOTAL} ELSE 0 END) AS live
+        FROM chain c JOIN booking_booking b ON b.id = c.id
+        GROUP BY c.root
+        HAVING sum(b.paid_amount - b.refunded_amount)
+               <> sum(CASE WHEN b.status = 'confirmed' THEN {_LIVE_TOTAL} ELSE 0 END)
+           AND bool_or({_ONLY})
+        ORDER BY c.root""",
     # What a running or sold booking costs is the price of the seats it has not cancelled.
     "total not its seats": f"""
         SELECT b.id, b.status, b.total, {_KEPT_TOTAL} AS kept
@@ -85,7 +112,7 @@ CHECKS: dict[str, str] = {
     "ended booking holds seats": f"""
         SELECT b.id, b.status, s.seat_id
         FROM booking_booking b JOIN booking_bookingseat s ON s.booking_id = b.id
-        WHERE {_ONLY} AND b.status IN ('cancelled', 'expired') AND s.is_live
+        WHERE {_ONLY} AND b.status IN ('cancelled', 'expired', 'exchanged') AND s.is_live
         ORDER BY b.id, s.seat_id""",
     "cancelled show has live bookings": f"""
         SELECT b.id, b.status, b.showtime_id

@@ -111,6 +111,7 @@ class BookingStatus(models.TextChoices):
     CONFIRMED = "confirmed", "Confirmed"
     CANCELLED = "cancelled", "Cancelled"
     EXPIRED = "expired", "Expired"
+    EXCHANGED = "exchanged", "Exchanged"
 
 
 # --- The one home of "has this hold lapsed?" -----------------------------------------------
@@ -219,24 +220,63 @@ class BookingQuerySet(models.QuerySet["Booking"]):
             )
         )
 
+    def with_passed_on(self) -> BookingQuerySet:
+        """Annotate ``passed_on``: the credit an exchanged booking handed to the booking it was
+        exchanged for (the successor whose exchange completed: confirmed at some time), 0.00
+        for any other booking."""
+        successor = (
+            Booking.objects.filter(exchange_of=models.OuterRef("pk"), confirmed_at__isnull=False)
+            .order_by()
+            .values("exchange_of")
+            .annotate(sum=models.Sum("credit"))
+            .values("sum")
+        )
+        return self.annotate(
+            passed_on=Coalesce(
+                models.Subquery(successor, output_field=models.DecimalField(**MONEY)),
+                models.Value(Decimal("0.00")),
+                output_field=models.DecimalField(**MONEY),
+            )
+        )
+
     def breaking_money_invariant(self) -> BookingQuerySet:
-        """Bookings whose money is not settled (the money invariant, docs/api.md): a confirmed
-        booking whose ``paid_amount + credit - refunded_amount`` is not the price of its live
-        seats (a partial cancellation's refund still owed, or too much refunded), or a booking
-        that is not confirmed with less refunded than paid. Empty once every refund has gone
-        through. The one rule of what is owed is :func:`boxoffice.booking.rules.refund_owed`."""
-        return self.with_live_total().filter(
-            (
-                models.Q(status=BookingStatus.CONFIRMED)
-                & ~models.Q(
-                    live_total=models.F("paid_amount")
-                    + models.F("credit")
-                    - models.F("refunded_amount")
+        """Bookings whose money is not settled (the money invariant, docs/api.md): what a
+        booking holds (``paid_amount + credit - refunded_amount``, credit counting once its
+        exchange completed) is not what it should keep: the price of its live seats when
+        confirmed, the credit it passed on when exchanged, nothing otherwise. A partial
+        cancellation's or an ended booking's refund still owed, or too much refunded. Empty
+        once every refund has gone through. The one rule of what is owed is
+        :func:`boxoffice.booking.rules.refund_owed`."""
+        holds = (
+            models.F("paid_amount")
+            + models.Case(
+                models.When(confirmed_at__isnull=False, then=models.F("credit")),
+                default=models.Value(Decimal("0.00")),
+                output_field=models.DecimalField(**MONEY),
+            )
+            - models.F("refunded_amount")
+        )
+        return (
+            self.with_live_total()
+            .with_passed_on()
+            .annotate(
+                holds_money=models.ExpressionWrapper(
+                    holds, output_field=models.DecimalField(**MONEY)
                 )
             )
-            | (
-                ~models.Q(status=BookingStatus.CONFIRMED)
-                & models.Q(refunded_amount__lt=models.F("paid_amount"))
+            .filter(
+                (
+                    models.Q(status=BookingStatus.CONFIRMED)
+                    & ~models.Q(holds_money=models.F("live_total"))
+                )
+                | (
+                    models.Q(status=BookingStatus.EXCHANGED)
+                    & ~models.Q(holds_money=models.F("passed_on"))
+                )
+                | (
+                    ~models.Q(status__in=[BookingStatus.CONFIRMED, BookingStatus.EXCHANGED])
+                    & ~models.Q(holds_money=0)
+                )
             )
         )
 
@@ -282,6 +322,14 @@ class Booking(models.Model):
         db_index=True,
         help_text="The waitlist entry this hold is offered to.",
     )
+    exchange_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="exchanges",
+        help_text="The booking this one was exchanged from (its value is this one's credit).",
+    )
 
     objects = BookingQuerySet.as_manager()
 
@@ -299,8 +347,12 @@ class Booking(models.Model):
             models.CheckConstraint(
                 condition=models.Q(total__gte=0), name="booking_total_nonnegative"
             ),
+            # Refunds come out of what was paid here and the credit brought from an exchange
+            # (money captured on the exchanged booking's payment).
             models.CheckConstraint(
-                condition=models.Q(refunded_amount__lte=models.F("paid_amount")),
+                condition=models.Q(
+                    refunded_amount__lte=models.F("paid_amount") + models.F("credit")
+                ),
                 name="booking_refund_not_above_paid",
             ),
             models.CheckConstraint(
@@ -310,6 +362,11 @@ class Booking(models.Model):
 
     def __str__(self) -> str:
         return f"Booking #{self.pk} ({self.status})"
+
+    @property
+    def amount_due(self) -> Decimal:
+        """What is left to pay: the total less the credit (an exchange), never negative."""
+        return max(self.total - self.credit, Decimal("0.00"))
 
     def hold_has_lapsed(self, now: datetime) -> bool:
         """Pending, and its hold has lapsed: the booking *is* expired (:func:`lapsed_booking_q`

@@ -34,36 +34,56 @@ def live_total(booking: Booking) -> Decimal:
     return found["t"] or ZERO
 
 
+def passed_on(booking: Booking) -> Decimal:
+    """The credit an exchanged booking handed on: the credit of the booking it was exchanged
+    for, once that exchange completed (0 for any other booking). One query."""
+    found = Booking.objects.filter(exchange_of_id=booking.pk, confirmed_at__isnull=False).aggregate(
+        t=Sum("credit")
+    )
+    return found["t"] or ZERO
+
+
+def applied_credit(booking: Booking) -> Decimal:
+    """The credit a booking brought from an exchange, once the exchange completed (a pending
+    exchange whose hold lapsed never used it)."""
+    return booking.credit if booking.confirmed_at is not None else ZERO
+
+
 def refund_owed(booking: Booking, *, live: Decimal | None = None) -> Decimal:
-    """What the customer is owed back now (the money invariant, docs/api.md):
+    """What the customer is owed back now (the money invariant, docs/api.md). A booking holds
+    ``paid_amount + credit - refunded_amount`` (the credit once its exchange completed) and
+    keeps:
 
-    - a confirmed booking keeps the price of its live seats: owed is ``paid_amount + credit -
-      refunded_amount - live total`` (seats cancelled on their own are owed back);
-    - a booking that is not confirmed keeps nothing: owed is ``paid_amount - refunded_amount``.
+    - confirmed: the price of its live seats (seats cancelled on their own are owed back);
+    - exchanged: the credit it handed to the booking it was exchanged for;
+    - anything else: nothing.
 
-    Never negative, and never more than ``paid_amount - refunded_amount`` (only money paid to
-    this booking can be refunded from it). ``live``: the live total when the caller has it."""
-    refundable = max(booking.paid_amount - booking.refunded_amount, ZERO)
-    if booking.status != S.CONFIRMED:
-        return refundable
-    if live is None:
-        live = live_total(booking)
-    owed = booking.paid_amount + booking.credit - booking.refunded_amount - live
-    return min(max(owed, ZERO), refundable)
+    Never negative, and never more than the booking holds: only money paid to it, or brought
+    to it by an exchange (captured on the exchanged booking's payment), is refunded from it.
+    ``live``: the live total when the caller has it."""
+    holds = max(booking.paid_amount + applied_credit(booking) - booking.refunded_amount, ZERO)
+    if booking.status == S.CONFIRMED:
+        keeps = live_total(booking) if live is None else live
+    elif booking.status == S.EXCHANGED:
+        keeps = passed_on(booking)
+    else:
+        keeps = ZERO
+    return min(max(holds - keeps, ZERO), holds)
 
 
 def cancel_refund(booking: Booking, rows: Sequence[BookingSeat] | None = None) -> Decimal:
     """What cancelling ``rows`` (None: every seat the booking keeps) pays back, as the cancel
     service owes it: a paid, confirmed booking is refunded the seats' frozen prices, never more
     than was paid and not yet refunded; anything else nothing. What pages show on the button."""
-    if booking.status != S.CONFIRMED or booking.paid_amount <= 0:
+    holds = booking.paid_amount + applied_credit(booking) - booking.refunded_amount
+    if booking.status != S.CONFIRMED or holds <= 0:
         return ZERO
     prices = (
         live_total(booking)
         if rows is None
         else sum((row.price for row in rows if row.is_live), ZERO)
     )
-    return min(prices, max(booking.paid_amount - booking.refunded_amount, ZERO))
+    return min(prices, holds)
 
 
 def used_seat_labels(booking: Booking, seat_ids: Collection[int] | None = None) -> list[str]:
@@ -132,6 +152,11 @@ def cancel_refusal(
         )
     if current == S.CANCELLED:
         return Conflict("This booking is already cancelled.", code="booking_cancelled")
+    if current == S.EXCHANGED:
+        return Conflict(
+            "This booking was exchanged for another; cancel that one instead.",
+            code="booking_exchanged",
+        )
     if current != S.CONFIRMED or by.is_admin:
         return None
     if used_seats:
@@ -145,5 +170,45 @@ def cancel_refusal(
             f"Paid bookings can be cancelled until {settings.BOOKING_CANCEL_CUTOFF_MINUTES} "
             "minutes before the show; after that, ask the box office.",
             code="cancellation_closed",
+        )
+    return None
+
+
+def exchange_refusal(
+    booking: Booking, *, by: User, now: datetime, currency: str, used_seats: Sequence[str]
+) -> Conflict | None:
+    """Why ``by`` may not exchange ``booking`` for seats of a show in ``currency`` now (a 409),
+    or None when they may. Decided on the locked booking by the exchange service:
+
+    - only a confirmed booking is exchanged (``not_confirmed``);
+    - into a show of the same currency (``currency_mismatch``): the credit is money in it;
+    - a customer until BOOKING_CANCEL_CUTOFF_MINUTES before the old show (``cutoff``), and
+      never a booking with a ticket used at the door (``checked_in``); an admin at any time.
+    """
+    if states.effective_status(booking, now) != S.CONFIRMED:
+        return Conflict(
+            f"Booking {booking.pk} is {states.effective_status(booking, now)}; only a confirmed "
+            "booking can be exchanged.",
+            code="not_confirmed",
+        )
+    if currency != booking.currency:
+        return Conflict(
+            f"The new show is sold in {currency.upper()}, this booking was paid in "
+            f"{booking.currency.upper()}; exchange into a show of the same currency.",
+            code="currency_mismatch",
+        )
+    if by.is_admin:
+        return None
+    if used_seats:
+        return Conflict(
+            f"Seat(s) {', '.join(used_seats)} of this booking have been checked in at the door, "
+            "so it can no longer be exchanged; ask the box office.",
+            code="checked_in",
+        )
+    if now >= cancellation_closes_at(booking):
+        return Conflict(
+            f"Bookings can be exchanged until {settings.BOOKING_CANCEL_CUTOFF_MINUTES} minutes "
+            "before the show; after that, ask the box office.",
+            code="cutoff",
         )
     return None

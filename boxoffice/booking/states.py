@@ -5,6 +5,7 @@
     pending  --time-->     expired   (the hold lapsed; its seats are free at once)
     expired  --late pay--> confirmed (only while the seats are still free)
     expired  --late pay--> cancelled (seats lost: refunded)
+    confirmed --exchange completes--> exchanged (its value is the new booking's credit)
 
 Each transition is a conditional UPDATE (``WHERE status IN <allowed sources>``) whose row count
 is checked, so two racing transitions cannot both apply and no late or repeated event can move a
@@ -28,6 +29,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     S.CANCELLED: frozenset({S.PENDING, S.CONFIRMED, S.EXPIRED}),
     S.EXPIRED: frozenset({S.PENDING}),
     S.PENDING: frozenset(),
+    S.EXCHANGED: frozenset({S.CONFIRMED}),
 }
 
 

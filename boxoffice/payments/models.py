@@ -63,6 +63,13 @@ class Refund(models.Model):
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     stripe_refund_id = models.CharField(max_length=255, blank=True, default="")
+    payment_intent_id = models.CharField(
+        max_length=255,
+        blank=True,
+        default="",
+        help_text="The payment refunded: the booking's own, or (money brought by an exchange) "
+        "the payment of the booking it was exchanged from.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     succeeded_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)

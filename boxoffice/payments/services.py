@@ -20,7 +20,7 @@ from typing import Any
 import stripe
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from boxoffice.booking import locks as booking_locks
@@ -56,7 +56,8 @@ class PaymentStart:
 
 
 def start_payment(*, booking: Booking) -> PaymentStart:
-    """Open the PaymentIntent for the booking's frozen total, or return the one already open.
+    """Open the PaymentIntent for the booking's amount due (its frozen total, less an
+    exchange's credit), or return the one already open.
 
     Idempotent: Stripe's idempotency key is derived from the booking, so two concurrent calls
     get the same intent, and storing it twice is a no-op. Refused with 409 while the booking
@@ -70,7 +71,7 @@ def start_payment(*, booking: Booking) -> PaymentStart:
         try:
             intent = gateway.create_payment_intent(
                 booking_id=booking.pk,
-                amount_minor=to_minor_units(booking.total, booking.currency),
+                amount_minor=to_minor_units(booking.amount_due, booking.currency),
                 currency=booking.currency,
             )
         except gateway.GatewayUnavailable as exc:
@@ -86,7 +87,7 @@ def start_payment(*, booking: Booking) -> PaymentStart:
                 booking=booking,
                 intent_id=intent.id,
                 client_secret=intent.client_secret or "",
-                amount=booking.total,
+                amount=booking.amount_due,
             )
         except Conflict:
             close_intent(intent.id, booking_id=booking.pk)
@@ -207,9 +208,10 @@ def settle_payment_intent(intent_id: str) -> Settlement:
     if booking.payment_intent_id not in ("", intent.id):
         log.error("payment %s does not match booking %s's intent", intent.id, booking.pk)
         return Settlement("mismatch", "intent")
-    # What the intent was opened for: the booking's total, or what was recorded as paid once
-    # the money is in (a confirmed booking's total shrinks when some seats are cancelled).
-    expected = booking.paid_amount if booking.paid_amount > 0 else booking.total
+    # What the intent was opened for: the booking's amount due (its total less an exchange's
+    # credit), or what was recorded as paid once the money is in (a confirmed booking's total
+    # shrinks when some seats are cancelled).
+    expected = booking.paid_amount if booking.paid_amount > 0 else booking.amount_due
     if intent.currency != booking.currency or intent.amount != to_minor_units(
         expected, booking.currency
     ):
@@ -240,49 +242,100 @@ def _int(value: str | None) -> int | None:
 
 def refund_booking(*, booking_id: int, reason: str, amount: Decimal | None = None) -> Decimal:
     """Refund what the booking is owed back (:func:`boxoffice.booking.rules.refund_owed`), at
-    most ``amount`` (a partial cancellation's seats); returns the amount refunded now (0 when
-    nothing was owed). Safe to call again, from any process: the Refund row (one per booking and
-    reason) and Stripe's idempotency key keep it to one refund per reason.
+    most ``amount`` (a partial cancellation's seats, an exchange's surplus); returns the amount
+    refunded now (0 when nothing was owed). Safe to call again, from any process: the Refund
+    rows (one per booking and reason) and Stripe's idempotency key keep it to one refund per
+    reason.
 
-    The row's amount is decided once, on the booking's locked row, as what is owed less what
-    the booking's other refunds still in flight will pay back: two cancellations of one booking
-    whose refunds run at once, or a refund and reconciliation, never refund the same money
-    twice, and their rows add up to exactly what was owed (the money invariant)."""
+    The rows are decided once, on the locked rows of the booking and of the bookings it was
+    exchanged from: what is owed less what the booking's other refunds still in flight will
+    pay back, taken from :func:`refund_sources` (its own payment first, then an exchange's
+    old payment): two refunds of one booking, or a refund and reconciliation, never refund the
+    same money twice, and a payment is never refunded beyond what it captured."""
+    family = Q(reason=reason) | Q(reason__startswith=f"{reason}@")
     with booking_locks.atomic():
-        booking = booking_locks.lock_booking_row(booking_id)
-        refund = Refund.objects.filter(booking=booking, reason=reason).first()
-        if refund is None:
+        chain = _lock_chain(booking_id)
+        booking = chain[0]
+        if not Refund.objects.filter(family, booking=booking).exists():
             in_flight = Refund.objects.filter(
                 booking=booking, status=Refund.Status.PENDING
             ).aggregate(t=Sum("amount"))["t"] or Decimal("0.00")
             owed = booking_rules.refund_owed(booking) - in_flight
             if amount is not None:
                 owed = min(owed, amount)
-            if owed <= 0 or not booking.payment_intent_id:
-                return Decimal("0.00")
-            refund = Refund.objects.create(
-                booking=booking, reason=reason, amount=owed, currency=booking.currency
+            for intent_id, available in refund_sources(chain):
+                take = min(owed, available)
+                if take <= 0:
+                    continue
+                first = not Refund.objects.filter(family, booking=booking).exists()
+                Refund.objects.create(
+                    booking=booking,
+                    reason=reason if first else f"{reason}@{intent_id[-12:]}",
+                    amount=take,
+                    currency=booking.currency,
+                    payment_intent_id=intent_id,
+                )
+                owed -= take
+        pending = list(
+            Refund.objects.filter(family, booking=booking, status=Refund.Status.PENDING).order_by(
+                "pk"
             )
-    if refund.status == Refund.Status.SUCCEEDED:
-        return Decimal("0.00")
-    Refund.objects.filter(pk=refund.pk).update(attempts=F("attempts") + 1)
-    try:
-        refund_id = gateway.create_refund(
-            booking_id=booking.pk,
-            intent_id=booking.payment_intent_id,
-            amount_minor=to_minor_units(refund.amount, refund.currency),
-            reason=reason,
         )
-    except (gateway.GatewayUnavailable, stripe.StripeError) as exc:
-        Refund.objects.filter(pk=refund.pk).update(last_error=str(exc)[:2000])
-        raise
-    with transaction.atomic():
-        done = Refund.objects.filter(pk=refund.pk, status=Refund.Status.PENDING).update(
-            status=Refund.Status.SUCCEEDED, stripe_refund_id=refund_id, succeeded_at=timezone.now()
-        )
-        if done:
-            booking_services.record_refund(booking=booking, amount=refund.amount)
-    return refund.amount if done else Decimal("0.00")
+    refunded = Decimal("0.00")
+    for refund in pending:
+        Refund.objects.filter(pk=refund.pk).update(attempts=F("attempts") + 1)
+        try:
+            refund_id = gateway.create_refund(
+                booking_id=booking.pk,
+                intent_id=refund.payment_intent_id,
+                amount_minor=to_minor_units(refund.amount, refund.currency),
+                reason=refund.reason,
+            )
+        except (gateway.GatewayUnavailable, stripe.StripeError) as exc:
+            Refund.objects.filter(pk=refund.pk).update(last_error=str(exc)[:2000])
+            raise
+        with transaction.atomic():
+            done = Refund.objects.filter(pk=refund.pk, status=Refund.Status.PENDING).update(
+                status=Refund.Status.SUCCEEDED,
+                stripe_refund_id=refund_id,
+                succeeded_at=timezone.now(),
+            )
+            if done:
+                booking_services.record_refund(booking=booking, amount=refund.amount)
+                refunded += refund.amount
+    return refunded
+
+
+MAX_CHAIN = 100  # exchanges of exchanges followed back, at most
+
+
+def _lock_chain(booking_id: int) -> list[Booking]:
+    """The booking and the bookings it was exchanged from (newest first), their rows locked
+    in id order (the global order of booking rows; the older is always the smaller id)."""
+    ids = [booking_id]
+    while len(ids) < MAX_CHAIN:
+        previous = Booking.objects.filter(pk=ids[-1]).values_list("exchange_of_id", flat=True)[0]
+        if previous is None:
+            break
+        ids.append(previous)
+    locked = {pk: booking_locks.lock_booking_row(pk) for pk in sorted(ids)}
+    return [locked[pk] for pk in ids]
+
+
+def refund_sources(chain: list[Booking]) -> list[tuple[str, Decimal]]:
+    """The payments a refund of ``chain[0]`` is taken from, in order, with what each can still
+    give back: the booking's own payment, then those of the bookings it was exchanged from
+    (its credit is money they captured). What a payment can give is what it captured less
+    every refund made or under way against it, whichever booking asked."""
+    sources = []
+    for booking in chain:
+        if not booking.payment_intent_id or booking.paid_amount <= 0:
+            continue
+        used = Refund.objects.filter(payment_intent_id=booking.payment_intent_id).aggregate(
+            t=Sum("amount")
+        )["t"] or Decimal("0.00")
+        sources.append((booking.payment_intent_id, booking.paid_amount - used))
+    return sources
 
 
 def refund_reason(booking: Booking) -> str:

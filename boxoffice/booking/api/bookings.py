@@ -8,7 +8,6 @@ from typing import Any, cast
 import django_filters
 from django.conf import settings
 from django.db.models import QuerySet
-from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -33,167 +32,11 @@ from boxoffice.core.idempotency import idempotent
 from boxoffice.core.openapi import DATABASE_UNAVAILABLE, conflict
 from boxoffice.schedule.models import Showtime
 
-from .. import selectors, services, states
-from ..models import Booking, BookingQuerySet, BookingSeat, BookingStatus
+from .. import selectors, services
+from ..models import Booking, BookingQuerySet, BookingStatus
+from .serializers import BookingSerializer
 
-
-class BookingSeatSerializer(serializers.ModelSerializer):
-    id = serializers.IntegerField(source="seat_id", read_only=True)
-    # A field named like a Field attribute (the stubs see Field.label); DRF's metaclass moves
-    # declared fields off the class, so nothing is shadowed at runtime.
-    label = serializers.CharField(source="seat.label", read_only=True)  # type: ignore[assignment]
-    breakdown = serializers.SerializerMethodField(
-        help_text="How the price was computed: base_price x tier_factor x time_factor."
-    )
-
-    class Meta:
-        model = BookingSeat
-        fields = ["id", "label", "tier", "price", "breakdown", "cancelled_at"]
-        extra_kwargs = {
-            "cancelled_at": {
-                "help_text": "When this seat was cancelled (null: the booking still has it); "
-                "its seat is free and its ticket no longer admits."
-            }
-        }
-
-    def get_breakdown(self, obj: BookingSeat) -> dict[str, str]:
-        return {
-            "base_price": str(obj.base_price),
-            "tier_factor": str(obj.tier_factor),
-            "time_factor": str(obj.time_factor),
-        }
-
-
-class PaymentSerializer(serializers.Serializer):
-    provider = serializers.CharField()
-    client_secret = serializers.CharField()
-    publishable_key = serializers.CharField()
-
-
-class TicketSerializer(serializers.Serializer):
-    seat = serializers.CharField()
-    code = serializers.CharField()
-    qr = serializers.URLField(
-        help_text="Absolute URL of the ticket's QR code (PNG); owner and admins only."
-    )
-    checked_in_at = serializers.DateTimeField(
-        allow_null=True, help_text="When the ticket was admitted at the door (null: unused)."
-    )
-
-
-class BookingShowSerializer(serializers.Serializer):
-    """The show a booking is for, named as a customer reads it."""
-
-    movie = serializers.CharField(help_text="The movie's title.")
-    theater = serializers.CharField(help_text="The theater's name.")
-    screen = serializers.CharField(help_text="The screen's name.")
-    starts_at = serializers.DateTimeField(
-        help_text="The start on the theater's clock: ISO 8601 with the theater's offset."
-    )
-    timezone = serializers.CharField(help_text="The theater's IANA time zone.")
-
-
-class BookingSerializer(serializers.ModelSerializer):
-    status = serializers.SerializerMethodField()
-    seats = BookingSeatSerializer(many=True, read_only=True)
-    payment = serializers.SerializerMethodField()
-    show = serializers.SerializerMethodField()
-    tickets = serializers.SerializerMethodField()
-    checked_in_seats = serializers.SerializerMethodField()
-    user = serializers.IntegerField(source="user_id", read_only=True)
-    waitlist_entry = serializers.IntegerField(
-        read_only=True,
-        allow_null=True,
-        help_text="The waitlist entry this hold was offered to (GET /waitlist/), or null: an "
-        "offer is held for WAITLIST_OFFER_MINUTES and paid like any hold.",
-    )
-
-    class Meta:
-        model = Booking
-        fields = [
-            "id",
-            "user",
-            "status",
-            "showtime",
-            "show",
-            "seats",
-            "total",
-            "currency",
-            "expires_at",
-            "paid_amount",
-            "refunded_amount",
-            "payment",
-            "tickets",
-            "checked_in_seats",
-            "created_at",
-            "confirmed_at",
-            "cancelled_at",
-            "waitlist_entry",
-        ]
-        read_only_fields = fields
-
-    @extend_schema_field(serializers.ChoiceField(choices=BookingStatus.choices))
-    def get_status(self, obj: Booking) -> str:
-        return states.effective_status(obj)
-
-    @extend_schema_field(PaymentSerializer(allow_null=True))
-    def get_payment(self, obj: Booking) -> dict | None:
-        """What the owner's client needs to pay, while the booking can still be paid."""
-        if states.effective_status(obj) != BookingStatus.PENDING or not obj.payment_client_secret:
-            return None
-        request = self.context.get("request")
-        if request is not None and request.user.pk != obj.user_id:
-            return None  # an admin looking at someone's booking does not get their secret
-        return {
-            "provider": "stripe",
-            "client_secret": obj.payment_client_secret,
-            "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
-        }
-
-    @extend_schema_field(BookingShowSerializer)
-    def get_show(self, obj: Booking) -> dict[str, str]:
-        showtime = obj.showtime
-        theater = showtime.screen.theater
-        return {
-            "movie": showtime.movie.title,
-            "theater": theater.name,
-            "screen": showtime.screen.name,
-            "starts_at": showtime.starts_at.astimezone(theater.tzinfo).isoformat(),
-            "timezone": theater.timezone,
-        }
-
-    @extend_schema_field(TicketSerializer(many=True))
-    def get_tickets(self, obj: Booking) -> list[dict]:
-        if obj.status != BookingStatus.CONFIRMED:
-            return []
-        request = self.context.get("request")
-        tickets = []
-        for seat in obj.seats.all():
-            if not hasattr(seat, "ticket") or seat.cancelled_at is not None:
-                continue  # no ticket, or its seat was cancelled: it admits no more
-            code = seat.ticket.code
-            qr = reverse("booking-ticket-qr", kwargs={"pk": obj.pk, "code": code})
-            tickets.append(
-                {
-                    "seat": seat.seat.label,
-                    "code": code,
-                    "qr": request.build_absolute_uri(qr) if request is not None else qr,
-                    "checked_in_at": seat.ticket.checked_in_at,
-                }
-            )
-        return tickets
-
-    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
-    def get_checked_in_seats(self, obj: Booking) -> list[str]:
-        """Seats whose tickets were used at the door: an admin who cancels such a booking
-        refunds tickets that had been used, and the answer says so."""
-        if obj.status not in (BookingStatus.CONFIRMED, BookingStatus.CANCELLED):
-            return []
-        return [
-            seat.seat.label
-            for seat in obj.seats.all()
-            if hasattr(seat, "ticket") and seat.ticket.checked_in_at is not None
-        ]
+__all__ = ["BookingSerializer", "BookingViewSet"]
 
 
 @extend_schema_field(
@@ -288,6 +131,23 @@ class CancelRequestSerializer(serializers.Serializer):
                 code="duplicate",
             )
         return value
+
+
+class ExchangeRequestSerializer(serializers.Serializer):
+    """The new show and seats of an exchange."""
+
+    showtime = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID, help_text="The show to move to (the same one is fine)."
+    )
+    seats = SeatIdsField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
+        allow_empty=True,
+        max_length=1000,
+        help_text="Seat ids of that show's screen, each once; 1 to BOOKING_MAX_SEATS (10).",
+    )
+    accessible = serializers.BooleanField(
+        default=False, help_text="As for a hold: wheelchair spaces only with accessible: true."
+    )
 
 
 class BookingFilter(django_filters.FilterSet):
@@ -431,3 +291,64 @@ class BookingViewSet(
         )
         booking = selectors.booking_list().get(pk=booking.pk)
         return Response(self.get_serializer(booking).data)
+
+    @extend_schema(
+        summary="Exchange a confirmed booking for seats of another show (or other seats)",
+        description=(
+            "Holds the new seats as any hold would (seat rules, the per-customer cap) and "
+            "answers the new booking: `exchange_of` is this booking, `credit` what it is worth "
+            "(the price of the seats it keeps). When the new total is at most the credit, the "
+            "new booking is confirmed at once, the difference is refunded to the card, and this "
+            "booking becomes `exchanged` (its seats free, its tickets dead). Otherwise the new "
+            "booking is `pending` with `amount_due` (total less credit), paid through "
+            "`POST /bookings/{id}/pay/`; the exchange completes when that payment is recorded, "
+            "and a hold that lapses changes nothing for this booking. The owner until "
+            "BOOKING_CANCEL_CUTOFF_MINUTES before the show, an admin at any time. 409 "
+            "`not_confirmed`, `currency_mismatch`, `cutoff`, `checked_in`, `seats_taken` (this "
+            "booking's own seats count as taken until the exchange completes), and the hold's "
+            "seat rules and cap."
+        ),
+        request=ExchangeRequestSerializer,
+        responses={
+            201: BookingSerializer,
+            409: conflict(
+                "not_confirmed",
+                "currency_mismatch",
+                "cutoff",
+                "checked_in",
+                "seats_taken",
+                "hold_limit",
+                "seat_blocked",
+                "wheelchair_only",
+                "companion_only",
+                "single_seat_gap",
+                "showtime_changed",
+                "seats_changed",
+            ),
+            503: DATABASE_UNAVAILABLE,
+        },
+        parameters=[idempotency_parameter],
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def exchange(self, request: Request, pk: str | None = None) -> Response:
+        booking = self.get_object()
+        data = ExchangeRequestSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        showtime = (
+            Showtime.objects.select_related("movie", "screen__theater")
+            .filter(pk=values["showtime"])
+            .first()
+        )
+        if showtime is None:
+            raise Invalid("No such showtime.", attr="showtime")
+        new = services.exchange_booking(
+            booking=booking,
+            by=cast(User, request.user),
+            showtime=showtime,
+            seat_ids=values["seats"],
+            accessible=values["accessible"],
+        )
+        new = selectors.booking_list().get(pk=new.pk)
+        return Response(self.get_serializer(new).data, status=status.HTTP_201_CREATED)

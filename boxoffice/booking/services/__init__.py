@@ -5,6 +5,8 @@
 - :mod:`.payments`: whether a booking can be paid, the payment attached to it, recording a
   payment or a refund, issuing tickets;
 - :mod:`.cancellation`: the one way a booking becomes cancelled, and who ends bookings;
+- :mod:`.exchange`: exchanging a confirmed booking for other seats; :mod:`.confirming`: the
+  tickets of a confirmed booking and the end of an exchange;
 - :mod:`.tidy`: the housekeeping (expiring lapsed holds, finishing cancelled shows' sweeps,
   dropping old feed rows);
 - :mod:`.prices`: a new version of the price factors;
@@ -30,6 +32,7 @@ Callers use this package (``services.create_hold(...)``); the names below are it
 from __future__ import annotations
 
 from .cancellation import cancel_booking, cancel_bookings_of_show, end_payable_lapsed_bookings
+from .exchange import exchange_booking
 from .holds import (
     BEST_AVAILABLE_ATTEMPTS,
     HoldError,
@@ -71,6 +74,7 @@ __all__ = [
     "drop_old_seat_changes",
     "end_bookings_of_cancelled_shows",
     "end_payable_lapsed_bookings",
+    "exchange_booking",
     "expire_bookings",
     "expire_holds_of_show",
     "hold_best_available",

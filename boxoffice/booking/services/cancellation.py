@@ -44,10 +44,10 @@ def _cancel(
     live.update(is_live=False, cancelled_at=now)
     if freed and announce:
         seatmap_cache.seats_changed(locked.showtime_id, freed)
-    was_paid = locked.paid_amount > 0
+    was_paid = locked.paid_amount + rules.applied_credit(locked) > 0
     if notify:
         signals.booking_cancelled.send(sender=Booking, booking=locked, was_paid=was_paid)
-    if locked.paid_amount > locked.refunded_amount:
+    if rules.refund_owed(locked) > 0:
         signals.refund_due.send(sender=Booking, booking=locked)
     elif was_pending and locked.payment_intent_id:
         signals.holds_ended.send(sender=Booking, booking_ids=[locked.pk])

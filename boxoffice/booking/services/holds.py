@@ -166,7 +166,12 @@ def _refuse_by_rules(
 
 
 def create_hold(
-    *, user: User, showtime: Showtime, seat_ids: Sequence[int], accessible: bool = False
+    *,
+    user: User,
+    showtime: Showtime,
+    seat_ids: Sequence[int],
+    accessible: bool = False,
+    within: Callable[[Booking], None] | None = None,
 ) -> Booking:
     """Hold ``seat_ids`` of ``showtime`` for ``user``, all or nothing, for BOOKING_HOLD_SECONDS
     (never past the show's start). No call to the payment provider: paying is its own step.
@@ -177,6 +182,10 @@ def create_hold(
     when any seat is held or sold: either found by the check, or refused by the unique index
     when a racing buyer committed first. A show whose total is zero needs no payment and is
     confirmed at once.
+
+    ``within(booking)`` runs inside the hold's transaction once its rows are written, after
+    every lock of the hold (an exchange decides on its old booking there; raising rolls the
+    hold back). It then decides what follows, a zero total included.
     """
     now = timezone.now()
     seats = _validate_hold(showtime=showtime, seat_ids=seat_ids, now=now)
@@ -198,6 +207,7 @@ def create_hold(
         adding=len(seats),
         pick=pick,
         named=[seat.pk for seat in seats],
+        within=within,
     )
 
 
@@ -360,6 +370,7 @@ def _hold_seats(
     named: Sequence[int] = (),
     hold_seconds: int | None = None,
     waitlist_entry: int | None = None,
+    within: Callable[[Booking], None] | None = None,
 ) -> Booking:
     """The one transaction that writes a hold, shared by named seats and best available: in
     the lock order, the customer's row (the cap), the show's best-available lock when
@@ -411,6 +422,8 @@ def _hold_seats(
                 for seat_id in sorted(by_id)  # seat order: see seats.release_lapsed
             )
             seatmap_cache.seats_changed(showtime.pk, list(by_id))
+            if within is not None:
+                within(booking)
     except IntegrityError as exc:
         # A racing buyer committed one of these seats between our check and our INSERT.
         if "booking_seat_live_once" not in str(exc) and "UNIQUE" not in str(exc).upper():
@@ -420,7 +433,9 @@ def _hold_seats(
             showtime_id=showtime.pk, seat_ids=list(by_id), now=timezone.now()
         )
         raise SeatsTaken(_labels([by_id[pk] for pk in taken] or seats)) from exc
-    if booking.total == 0:
+    if within is not None:
+        booking.refresh_from_db()
+    elif booking.total == 0:
         record_payment(booking=booking, amount=booking.total)
         booking.refresh_from_db()
         return booking

@@ -16,9 +16,10 @@ from django.utils import timezone
 from boxoffice.core.errors import Conflict
 from boxoffice.schedule.models import Showtime, ShowtimeStatus
 
-from .. import locks, seatmap_cache, selectors, signals, states, tickets
-from ..models import Booking, BookingSeat, BookingStatus, Ticket
+from .. import locks, seatmap_cache, selectors, signals, states
+from ..models import Booking, BookingSeat, BookingStatus
 from .cancellation import _cancel
+from .confirming import complete_exchange, exchange_still_valid, issue_tickets
 from .seats import release_lapsed
 
 S = BookingStatus
@@ -43,7 +44,7 @@ def attach_payment(
     """Store the payment opened for ``booking`` (its id and the secret its owner pays with).
     Decided on the locked row: refused with 409 when the hold lapsed or the booking moved on
     meanwhile (the caller then closes the payment), when another payment is already attached,
-    and when the payment was opened for ``amount`` but the booking's total is another now
+    and when the payment was opened for ``amount`` but the booking's amount due is another now
     (``total_changed``: some seats were released between the caller's read and this lock; a
     payment for the old total would be money no booking could record). Storing the same one
     again is a no-op."""
@@ -54,10 +55,10 @@ def attach_payment(
         if locked.payment_intent_id == intent_id and locked.payment_client_secret:
             return
         _refuse_unpayable(locked, show, now)
-        if amount is not None and locked.total != amount:
+        if amount is not None and locked.amount_due != amount:
             raise Conflict(
-                f"This booking's total is now {locked.total} {locked.currency.upper()}; "
-                "please pay again.",
+                f"This booking's amount due is now {locked.amount_due} "
+                f"{locked.currency.upper()}; please pay again.",
                 code="total_changed",
             )
         if locked.payment_intent_id not in ("", intent_id):
@@ -101,7 +102,10 @@ def record_payment(
     - pending or expired, its seats still free (a lapsed hold's seats are claimed again; the
       unique index refuses the claim when another buyer took one): confirmed, tickets issued,
       receipt queued (``booking_confirmed``);
-    - otherwise its seats are lost: cancelled, money owed back (``seats_lost``).
+    - otherwise its seats are lost: cancelled, money owed back (``seats_lost``);
+    - an exchange's new booking whose old booking can no longer be exchanged (cancelled,
+      exchanged or cut down meanwhile): cancelled, money owed back (``exchange_void``); else
+      confirming it completes the exchange (:func:`.confirming.complete_exchange`).
     Money owed back is announced with ``refund_due`` in the same transaction (the payment layer
     refunds through its worker). ``intent_id`` is stored when the booking has none yet.
     """
@@ -112,11 +116,16 @@ def record_payment(
     )
     with locks.atomic():
         show = locks.share_lock_show(booking.showtime_id)
-        # Our rows and every live row on our seats, in the global order, then the booking.
-        locks.lock_seat_rows(
-            Q(showtime_id=booking.showtime_id, seat_id__in=seat_ids)
-            & (Q(booking_id=booking.pk) | Q(is_live=True))
+        # Our rows and every live row on our seats (and, for an exchange, the old booking's
+        # rows: its ``exchange_of`` never changes), in the global order, then the bookings in
+        # id order (the old one was made first).
+        rows = Q(showtime_id=booking.showtime_id, seat_id__in=seat_ids) & (
+            Q(booking_id=booking.pk) | Q(is_live=True)
         )
+        if booking.exchange_of_id:
+            rows |= Q(booking_id=booking.exchange_of_id)
+        locks.lock_seat_rows(rows)
+        old = locks.lock_booking_row(booking.exchange_of_id) if booking.exchange_of_id else None
         locked = locks.lock_booking_row(booking.pk)
         if intent_id and not locked.payment_intent_id:
             Booking.objects.filter(pk=locked.pk).update(payment_intent_id=intent_id)
@@ -144,13 +153,19 @@ def record_payment(
                     )
             except IntegrityError:
                 reason = "seats_lost"
+        if not reason and old is not None and not exchange_still_valid(old, locked):
+            # The old booking was cancelled, exchanged or cut down meanwhile: its credit is
+            # gone, so this exchange cannot complete; the payment is owed back.
+            reason = "exchange_void"
         if reason:
             _cancel(locked, reason=reason, now=now, paid_amount=amount)
             return PaymentResult(PaymentOutcome.REFUND_DUE, reason)
         states.transition(locked, S.CONFIRMED, confirmed_at=now, paid_amount=amount)
-        _issue_tickets(locked, now=now)
+        issue_tickets(locked, now=now)
         seatmap_cache.seats_changed(locked.showtime_id, seat_ids)
         signals.booking_confirmed.send(sender=Booking, booking=locked)
+        if old is not None:
+            complete_exchange(old=old, new=locked, now=now)
     booking.refresh_from_db()
     return PaymentResult(PaymentOutcome.CONFIRMED)
 
@@ -160,12 +175,3 @@ def record_refund(*, booking: Booking, amount: Decimal) -> None:
     refund above what was paid (booking_refund_not_above_paid)."""
     Booking.objects.filter(pk=booking.pk).update(refunded_amount=F("refunded_amount") + amount)
     booking.refresh_from_db(fields=["refunded_amount"])
-
-
-def _issue_tickets(booking: Booking, *, now: datetime) -> None:
-    Ticket.objects.bulk_create(
-        Ticket(booking_seat=seat, code=tickets.new_code(), issued_at=now)
-        for seat in BookingSeat.objects.filter(booking=booking, cancelled_at__isnull=True).order_by(
-            "seat_id"
-        )
-    )
