@@ -25,6 +25,7 @@ from boxoffice_client.api.auth import (
 from boxoffice_client.api.bookings import (
     bookings_cancel_create,
     bookings_create,
+    bookings_exchange_create,
     bookings_pay_create,
     bookings_retrieve,
     bookings_tickets_qr_retrieve,
@@ -48,6 +49,7 @@ from boxoffice_client.models import (
     BookingStatusEnum,
     CancelRequest,
     CredentialsRequest,
+    ExchangeRequest,
     HoldRequest,
     LanguageEnum,
     Movie,
@@ -192,6 +194,14 @@ def customer_flow(customer: AuthenticatedClient, day: datetime.date, title: str)
     assert isinstance(read, Booking), read
     assert read.payment is not None
     assert read.payment.client_secret == payment.client_secret
+
+    # An exchange is for confirmed bookings: this one is still pending (a documented 409).
+    refused = bookings_exchange_create.sync_detailed(
+        held.id, client=customer, body=ExchangeRequest(showtime=show.id, seats=[chosen[2]])
+    )
+    assert refused.status_code == 409, refused.status_code
+    assert refused.parsed is not None
+    assert b"not_confirmed" in refused.content
 
     cancelled = bookings_cancel_create.sync(held.id, client=customer)
     assert isinstance(cancelled, Booking), cancelled

@@ -50,6 +50,18 @@ type CancelConflictCode =
   Json<operations["bookings_cancel_create"]["responses"][409]>["errors"][number]["code"];
 const cancelHandled: CancelConflictCode[] = ["checked_in", "cancellation_closed", "payment_open"];
 
+const exchangeTo: Schemas["ExchangeRequest"] = { showtime: 2, seats: [7, 8] };
+type ExchangeConflictCode =
+  Json<operations["bookings_exchange_create"]["responses"][409]>["errors"][number]["code"];
+const exchangeHandled: ExchangeConflictCode[] = [
+  "not_confirmed", "currency_mismatch", "cutoff", "checked_in", "seats_taken",
+];
+
+function exchanged(answer: Json<operations["bookings_exchange_create"]["responses"][201]>): string {
+  // The new booking: where it came from, what it brought, what is left to pay.
+  return `${answer.exchange_of ?? "-"}:${answer.credit}:${answer.amount_due}`;
+}
+
 function seatsKept(booking: Schemas["Booking"]): number[] {
   // A cancelled seat carries when it was cancelled; the others null.
   return booking.seats.filter((s) => s.cancelled_at === null).map((s) => s.id);
@@ -102,9 +114,9 @@ function offerOf(booking: Schemas["Booking"]): number | null {
 
 export const requests = {
   theater, screen, grid, movie, show, report, credentials, day, seatMapPath, hold, payPath, cancelPath,
-  joinPath, join, leavePath, cancelSome, cancelAll,
+  joinPath, join, leavePath, cancelSome, cancelAll, exchangeTo,
 };
 export const readers = {
-  handled, cancelHandled, firstAvailable, clientSecret, payStep, conflictCode, showTitle, waitlistHandled,
-  placeInQueue, offerOf, seatsKept,
+  handled, cancelHandled, exchangeHandled, exchanged, firstAvailable, clientSecret, payStep,
+  conflictCode, showTitle, waitlistHandled, placeInQueue, offerOf, seatsKept,
 };
