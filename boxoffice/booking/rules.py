@@ -31,7 +31,8 @@ def live_total(booking: Booking) -> Decimal:
     found = BookingSeat.objects.filter(booking_id=booking.pk, is_live=True).aggregate(
         t=Sum("price")
     )
-    return found["t"] or ZERO
+    # Two places, whatever the database's sum gives back (SQLite drops trailing zeros).
+    return (found["t"] or ZERO).quantize(ZERO)
 
 
 def passed_on(booking: Booking) -> Decimal:

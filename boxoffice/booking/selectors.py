@@ -296,6 +296,25 @@ def cancellable_seats(booking: Booking, *, by: User, now: datetime) -> list[Book
     ]
 
 
+def exchange_refusal(
+    booking: Booking, *, by: User, now: datetime, currency: str | None = None
+) -> Conflict | None:
+    """Why ``by`` may not exchange ``booking`` now (into a show sold in ``currency``; None:
+    its own currency), as ``services.exchange_booking`` decides it on the locked row
+    (:func:`boxoffice.booking.rules.exchange_refusal`), or None. Someone else's booking is
+    refused as not theirs. Uses the booking's prefetched seats and tickets when it has them.
+    Pages offer "Exchange" only where this is None."""
+    if not by.is_admin and booking.user_id != by.pk:
+        return Conflict("This is not your booking.", code="not_yours")
+    return rules.exchange_refusal(
+        booking,
+        by=by,
+        now=now,
+        currency=currency or booking.currency,
+        used_seats=rules.used_seat_labels(booking),
+    )
+
+
 def cancellation_closes_at(booking: Booking) -> datetime:
     """When its customer can no longer cancel a paid booking online."""
     return rules.cancellation_closes_at(booking)

@@ -149,6 +149,10 @@ def home(request: HttpRequest, now: datetime | None = None) -> HttpResponse:
                 }
                 for t in theaters.values()
             ],
+            # Choosing a show to exchange a booking into: the links carry it to the picker.
+            "exchange": request.GET.get("exchange", "")
+            if request.GET.get("exchange", "").isdigit()
+            else "",
         },
     )
 
@@ -167,6 +171,7 @@ def show(request: HttpRequest, showtime_id: int) -> HttpResponse:
         policy=policy, starts_at=showtime.starts_at, timezone_name=theater.timezone
     )
     on_sale = showtime.status == ShowtimeStatus.SCHEDULED and showtime.starts_at > timezone.now()
+    exchange, exchange_refused = _exchange_from(request, showtime)
     config = {
         "showtime": showtime.pk,
         "maxSeats": settings.BOOKING_MAX_SEATS,
@@ -175,11 +180,14 @@ def show(request: HttpRequest, showtime_id: int) -> HttpResponse:
         "timeFactor": str(time_factor),
         "tierFactors": {t: str(f) for t, f in pricing.tier_factors(policy).items()},
         "onSale": on_sale,
+        "exchange": exchange,
     }
     return _page(
         request,
         "show.html",
         {
+            "exchange": exchange,
+            "exchange_refused": exchange_refused,
             "showtime": showtime,
             "movie": showtime.movie,
             "theater": theater,
@@ -194,6 +202,32 @@ def show(request: HttpRequest, showtime_id: int) -> HttpResponse:
             "offer_minutes": settings.WAITLIST_OFFER_MINUTES,
         },
     )
+
+
+def _exchange_from(request: HttpRequest, showtime: Showtime) -> tuple[dict | None, str]:
+    """``?exchange=<booking id>`` on a show's page: the visitor's booking to exchange into
+    this show, with its worth (the credit the API will give), when booking's rules allow it;
+    else None and why not (the rules' own words)."""
+    raw = request.GET.get("exchange", "")
+    who = visitor(request).user
+    if not raw.isdigit() or len(raw) > 18 or who is None:
+        return None, ""
+    booking = _own_booking(request, int(raw))
+    if booking is None:
+        return None, ""
+    refusal = booking_selectors.exchange_refusal(
+        booking, by=who, now=timezone.now(), currency=showtime.currency
+    )
+    if refusal is not None:
+        return None, str(refusal)
+    kept = [row.seat.label for row in booking.seats.all() if row.is_live]
+    return {
+        "booking": booking.pk,
+        "credit": str(booking_rules.live_total(booking)),
+        "credit_text": _money(booking_rules.live_total(booking), booking.currency),
+        "currency": booking.currency,
+        "seats": kept,
+    }, ""
 
 
 def _own_booking(request: HttpRequest, booking_id: int) -> Booking | None:
@@ -306,6 +340,8 @@ def bookings(request: HttpRequest) -> HttpResponse:
                 else "",
                 "can_pay": booking_selectors.can_pay(booking, now=now),
                 "can_cancel": booking_selectors.booking_cancellable(booking, by=who.user, now=now),
+                "can_exchange": booking_selectors.exchange_refusal(booking, by=who.user, now=now)
+                is None,
                 "cancel_closed": now >= closes,
                 "closes_local": _local(closes, theater.timezone),
                 "past": showtime.starts_at <= now,

@@ -137,3 +137,55 @@ def test_cancel_some_seats_by_keyboard(new_page, showtime, customer, axe_source,
     assert row.cancelled_at is not None
     assert not row.is_live
     assert Booking.objects.get(pk=booking.pk).status == "confirmed"
+
+
+# --- exchange from My bookings ----------------------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_exchange_for_cheaper_seats_by_keyboard(new_page, showtime, customer, axe_source, viewport):  # type: ignore[no-untyped-def]
+    old = book(showtime, customer, "A1", "A2")  # VIP: 30.00
+    page = new_page(viewport)
+    sign_in(page, customer)
+    page.goto("/bookings/")
+    _tab_to(page, f'a[href="/shows/{showtime.pk}/?exchange={old.pk}"]')
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/shows/{showtime.pk}/?exchange={old.pk}")
+    expect(page.locator(".notice.exchange")).to_contain_text(
+        f"Exchanging booking {old.pk} (seats A1, A2): it is worth 30.00 USD"
+    )
+    exchange_button = page.get_by_role("button", name="Exchange to these seats")
+    expect(exchange_button).to_be_visible()
+    expect(page.get_by_role("button", name=re.compile(r"^Seat C1,"))).to_be_visible()
+    assert axe_violations(page, axe_source) == []
+
+    _tab_to(page, "button.seat")  # one tab stop for the map; arrows move inside it
+    for _ in range(8):
+        if (
+            page.evaluate(
+                "() => document.activeElement.getAttribute('aria-label') || ''"
+            ).startswith("Seat C1,")
+            or page.evaluate("() => document.activeElement.textContent").strip() == "C1"
+        ):
+            break
+        page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    selection = page.locator("#selection")
+    expect(selection).to_contain_text("Credit from booking")
+    expect(selection.locator(".due")).to_have_text("20.00 USD")
+    expect(selection).to_contain_text("Refunded to your card")
+    assert axe_violations(page, axe_source) == []
+    _tab_to(page, "#hold")
+    page.keyboard.press("Enter")
+
+    page.wait_for_url(re.compile(r"/bookings/\?booking=\d+"))
+    new_id = int(page.url.rsplit("=", 1)[1])
+    new = Booking.objects.get(pk=new_id)
+    assert (new.status, new.exchange_of_id) == ("confirmed", old.pk)
+    assert Booking.objects.get(pk=old.pk).status == "exchanged"
+    expect(page.locator(f"#booking-{old.pk} .state")).to_have_text("Exchanged")
+    (label,) = [row.seat.label for row in new.seats.select_related("seat")]
+    assert label[0] in "CD"  # a standard seat: 10.00 of the 30.00 credit
+    expect(page.get_by_role("img", name=f"QR code of the ticket for seat {label}")).to_be_visible()

@@ -142,6 +142,7 @@ def _cancel_seats(locked: Booking, rows: list[BookingSeat], *, now: datetime) ->
     kept = BookingSeat.objects.filter(booking=locked, cancelled_at__isnull=True).aggregate(
         t=Sum("price")
     )["t"] or Decimal("0.00")
+    kept = kept.quantize(Decimal("0.01"))
     Booking.objects.filter(pk=locked.pk).update(total=kept)
     locked.total = kept
     seatmap_cache.seats_changed(locked.showtime_id, [row.seat_id for row in rows])

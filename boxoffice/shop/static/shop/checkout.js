@@ -42,7 +42,13 @@ function showSeats(booking) {
     const line = interpolate(gettext('Seat %(label)s · %(tier)s · %(price)s'), { label: seat.label, tier: word(seat.tier), price: money(seat.price, booking.currency) });
     list.append(el('li', { text: line }));
   }
-  summary.replaceChildren(list, el('p', { class: 'total', text: interpolate(gettext('Total %(total)s'), { total: money(booking.total, booking.currency) }) }));
+  const lines = [list, el('p', { class: 'total', text: interpolate(gettext('Total %(total)s'), { total: money(booking.total, booking.currency) }) })];
+  if (booking.exchange_of) {
+    // An exchange: the old booking's worth counts; the payment is for what is left.
+    lines.push(el('p', { text: interpolate(gettext('Credit from booking %(id)s: %(credit)s'), { id: booking.exchange_of, credit: money(booking.credit, booking.currency) }) }));
+    lines.push(el('p', { class: 'total due', text: interpolate(gettext('To pay %(amount)s'), { amount: money(booking.amount_due, booking.currency) }) }));
+  }
+  summary.replaceChildren(...lines);
 }
 
 function lapsed() {

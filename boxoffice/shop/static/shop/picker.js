@@ -163,6 +163,17 @@ function renderSelection() {
   foot.append(el('th', { scope: 'row', colspan: '3', text: totalFor }), el('td', { class: 'num total', text: money(total, currency) }));
   table.append(el('tfoot', {}, foot));
   const nodes = [table];
+  if (cfg.exchange) {
+    // The credit is the API's figure (the old booking's worth); what is left to pay, or what
+    // comes back, is the difference, added up in minor units.
+    const diff = sumMoney([total, `-${cfg.exchange.credit}`]);
+    const back = diff.startsWith('-');
+    const credit = el('tr');
+    credit.append(el('th', { scope: 'row', colspan: '3', text: interpolate(gettext('Credit from booking %(id)s'), { id: cfg.exchange.booking }) }), el('td', { class: 'num', text: money(`-${cfg.exchange.credit}`, currency) }));
+    const due = el('tr');
+    due.append(el('th', { scope: 'row', colspan: '3', text: back ? gettext('Refunded to your card') : gettext('To pay') }), el('td', { class: 'num due', text: money(back ? diff.slice(1) : diff, currency) }));
+    table.querySelector('tfoot').append(credit, due);
+  }
   if (morning) nodes.push(el('p', { class: 'help', text: interpolate(gettext('Morning show: prices include the morning factor ×%(factor)s.'), { factor: number(cfg.timeFactor) }) }));
   selectionNode.replaceChildren(...nodes);
 }
@@ -307,11 +318,16 @@ if (holdButton) {
     if (!chosen.length) return;
     holdButton.disabled = true;
     holdError.textContent = '';
-    announce(gettext('Holding your seats…'));
-    const res = await api('/api/v1/bookings/', { method: 'POST', body: { showtime: cfg.showtime, seats: chosen.map((s) => s.id) } });
+    announce(cfg.exchange ? gettext('Exchanging your booking…') : gettext('Holding your seats…'));
+    const seats = chosen.map((s) => s.id);
+    const res = cfg.exchange
+      ? await api(`/api/v1/bookings/${cfg.exchange.booking}/exchange/`, { method: 'POST', body: { showtime: cfg.showtime, seats } })
+      : await api('/api/v1/bookings/', { method: 'POST', body: { showtime: cfg.showtime, seats } });
     if (res.ok) {
       sessionStorage.removeItem(STORE);
-      window.location.assign(`/checkout/${res.data.id}/`);
+      // An exchange the credit covers is done; otherwise the rest is paid at checkout.
+      const done = cfg.exchange && res.data.status === 'confirmed';
+      window.location.assign(done ? `/bookings/?booking=${res.data.id}` : `/checkout/${res.data.id}/`);
       return;
     }
     if (res.status === 401) {
@@ -320,8 +336,9 @@ if (holdButton) {
     }
     const detail = res.errors.map((e) => e.detail).join(' ');
     const code = res.errors[0] && res.errors[0].code;
-    holdError.textContent = code === 'seats_unavailable' ? `${detail} ${gettext('Someone else got there first; please pick other seats.')}` : detail;
-    if (code === 'seats_unavailable') await loadOnce();
+    const taken = code === 'seats_unavailable' || code === 'seats_taken';
+    holdError.textContent = taken ? `${detail} ${gettext('Someone else got there first; please pick other seats.')}` : detail;
+    if (taken) await loadOnce();
     renderSelection();
   });
 }
