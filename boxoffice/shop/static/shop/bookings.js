@@ -90,8 +90,8 @@ for (const form of document.querySelectorAll('form.cancel-seats')) {
     const gone = booking.seats.filter((s) => s.cancelled_at !== null).map((s) => s.label);
     const state = word(booking.status);
     card.querySelector('.state').textContent = state.charAt(0).toUpperCase() + state.slice(1);
-    card.querySelector('.seats').textContent = kept.join(', ');
-    card.querySelector('.total').textContent = money(booking.total, booking.currency);
+    card.querySelector('.seats').textContent = interpolate(gettext('seats %(seats)s'), { seats: kept.join(', ') });
+    card.querySelector('.total').textContent = interpolate(gettext('total %(total)s'), { total: money(booking.total, booking.currency) });
     for (const ticket of card.querySelectorAll('.ticket')) {
       if (gone.includes(ticket.dataset.seat)) ticket.remove();
     }
