@@ -167,6 +167,18 @@ class BookingSeatQuerySet(models.QuerySet["BookingSeat"]):
         return self.filter(models.Q(is_live=True) & hold_running_q(now, "hold_expires_at"))
 
 
+def _sum_or_zero(rows: models.QuerySet, by: str, field: str) -> Coalesce:
+    """A correlated subquery: the sum of ``field`` over ``rows`` (grouped by ``by``), 0.00 when
+    there are none."""
+    total = rows.order_by().values(by).annotate(sum=models.Sum(field)).values("sum")
+    money = models.DecimalField(**MONEY)
+    return Coalesce(
+        models.Subquery(total, output_field=money),
+        models.Value(Decimal("0.00")),
+        output_field=money,
+    )
+
+
 class BookingQuerySet(models.QuerySet["Booking"]):
     def running_holds(self, now: datetime) -> BookingQuerySet:
         """Pending bookings whose hold has not lapsed."""
@@ -203,41 +215,17 @@ class BookingQuerySet(models.QuerySet["Booking"]):
         )
 
     def with_live_total(self) -> BookingQuerySet:
-        """Annotate ``live_total``: the sum of the prices of the seats each booking still holds
-        or owns (0.00 when none), one subquery."""
-        live = (
-            BookingSeat.objects.filter(booking=models.OuterRef("pk"), is_live=True)
-            .order_by()
-            .values("booking")
-            .annotate(sum=models.Sum("price"))
-            .values("sum")
-        )
-        return self.annotate(
-            live_total=Coalesce(
-                models.Subquery(live, output_field=models.DecimalField(**MONEY)),
-                models.Value(Decimal("0.00")),
-                output_field=models.DecimalField(**MONEY),
-            )
-        )
+        """Annotate ``live_total``: the price of the seats each booking still holds or owns."""
+        live = BookingSeat.objects.filter(booking=models.OuterRef("pk"), is_live=True)
+        return self.annotate(live_total=_sum_or_zero(live, "booking", "price"))
 
     def with_passed_on(self) -> BookingQuerySet:
         """Annotate ``passed_on``: the credit an exchanged booking handed to the booking it was
-        exchanged for (the successor whose exchange completed: confirmed at some time), 0.00
-        for any other booking."""
-        successor = (
-            Booking.objects.filter(exchange_of=models.OuterRef("pk"), confirmed_at__isnull=False)
-            .order_by()
-            .values("exchange_of")
-            .annotate(sum=models.Sum("credit"))
-            .values("sum")
+        exchanged for (the one whose exchange completed: confirmed at some time), else 0."""
+        successor = Booking.objects.filter(
+            exchange_of=models.OuterRef("pk"), confirmed_at__isnull=False
         )
-        return self.annotate(
-            passed_on=Coalesce(
-                models.Subquery(successor, output_field=models.DecimalField(**MONEY)),
-                models.Value(Decimal("0.00")),
-                output_field=models.DecimalField(**MONEY),
-            )
-        )
+        return self.annotate(passed_on=_sum_or_zero(successor, "exchange_of", "credit"))
 
     def breaking_money_invariant(self) -> BookingQuerySet:
         """Bookings whose money is not settled (the money invariant, docs/api.md): what a

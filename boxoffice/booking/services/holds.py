@@ -181,11 +181,8 @@ def create_hold(
     ``companion_only``, ``single_seat_gap``: boxoffice.booking.seatrules), and SeatsTaken (409)
     when any seat is held or sold: either found by the check, or refused by the unique index
     when a racing buyer committed first. A show whose total is zero needs no payment and is
-    confirmed at once.
-
-    ``within(booking)`` runs inside the hold's transaction once its rows are written, after
-    every lock of the hold (an exchange decides on its old booking there; raising rolls the
-    hold back). It then decides what follows, a zero total included.
+    confirmed at once. ``within(booking)`` runs in the hold's transaction after its rows and
+    locks (an exchange decides there; raising rolls the hold back) and decides what follows.
     """
     now = timezone.now()
     seats = _validate_hold(showtime=showtime, seat_ids=seat_ids, now=now)
