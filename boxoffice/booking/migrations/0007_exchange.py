@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("booking", "0005_partial_cancellation_and_credit"),
+        ("booking", "0006_partial_cancellation_and_credit"),
         ("schedule", "0003_showtime_cancellation"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
