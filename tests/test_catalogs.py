@@ -26,7 +26,7 @@ from django.utils.translation.template import templatize
 
 from tests.support.pofile import CONTEXT_SEPARATOR, Entry, parse
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ROOT / "boxoffice"
 LOCALE = ROOT / "boxoffice" / "locale"
 DOMAINS = ("django", "djangojs")
