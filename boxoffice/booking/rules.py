@@ -117,7 +117,16 @@ def used_seat_labels(booking: Booking, seat_ids: Collection[int] | None = None) 
 def partial_cancel_refusal(booking: Booking) -> Conflict | None:
     """Why some seats of a pending booking cannot be released alone (a 409), or None: once the
     pay step has opened a payment for the booking's total, that payment may still succeed for
-    the old total, so the seats can only be released all together (cancel without ``seats``)."""
+    the old total, so the seats can only be released all together (cancel without ``seats``);
+    nor those of a pending exchange, whose amount due was set against its credit (released
+    seat by seat, it could fall below the credit and never be payable)."""
+    if booking.status == S.PENDING and booking.exchange_of_id:
+        return Conflict(
+            "This booking is an exchange waiting for its payment; its seats were priced against "
+            "the credit of the booking it replaces: release them all (cancel without seats), "
+            "or pay what is due.",
+            code="exchange_pending",
+        )
     if booking.status == S.PENDING and booking.payment_intent_id:
         return Conflict(
             "A payment for this booking's total is already open: cancel the whole booking, "

@@ -48,7 +48,12 @@ const cancelAll: Schemas["CancelRequest"] = {};
 
 type CancelConflictCode =
   Json<operations["bookings_cancel_create"]["responses"][409]>["errors"][number]["code"];
-const cancelHandled: CancelConflictCode[] = ["checked_in", "cancellation_closed", "payment_open"];
+const cancelHandled: CancelConflictCode[] = [
+  "checked_in",
+  "cancellation_closed",
+  "payment_open",
+  "exchange_pending",
+];
 
 const exchangeTo: Schemas["ExchangeRequest"] = { showtime: 2, seats: [7, 8] };
 type ExchangeConflictCode =

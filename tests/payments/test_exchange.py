@@ -232,3 +232,58 @@ def test_checked_in_refuses_a_customer_not_an_admin(
     assert by_admin.status_code == 201, by_admin.content
     assert by_admin.json()["status"] == "confirmed"
     sweep()
+
+
+def test_a_pending_exchange_whose_old_ticket_was_used_meanwhile_refunds_its_payment(
+    customer_api, admin_api, make_showtime, localstripe, no_webhook
+):
+    """Review finding: the door admitted an old ticket while the dearer exchange waited for its
+    payment. A used ticket is not credit: the payment is refunded, the old booking stays."""
+    show = make_showtime(starts_at=timezone.now() + timedelta(minutes=90))
+    later = make_showtime(starts_at=future(days=2))
+    old = confirmed_booking(customer_api, show, n=1)
+    new = exchange(customer_api, old["id"], later.pk, free_seats(customer_api, later.pk, 3)).json()
+    assert new["status"] == "pending"
+    assert start_paying(customer_api, new["id"]).status_code == 200
+    code = Ticket.objects.filter(booking_seat__booking_id=old["id"]).values_list("code", flat=True)[
+        0
+    ]
+    assert admin_api.post(CHECKIN, {"code": code}, format="json").status_code == 200
+    assert gateway.pay_with_test_card(intent_id=intent_of(new["id"]), card=GOOD_CARD) == "succeeded"
+
+    result = payments.settle_payment_intent(intent_of(new["id"]))
+
+    assert (result.outcome, result.reason) == ("refunding", "exchange_void")
+    assert customer_api.get(f"/api/v1/bookings/{old['id']}/").json()["status"] == "confirmed"
+    run_worker()
+    row = Booking.objects.get(pk=new["id"])
+    assert (row.status, row.refunded_amount) == ("cancelled", row.paid_amount)
+    sweep()
+
+
+def test_a_pending_exchange_is_released_whole_or_not_at_all(
+    customer_api, showtime, later, localstripe, no_webhook
+):
+    """Review finding: released seat by seat, a pending exchange could fall below its credit
+    (amount due 0, never payable). Some seats: 409 exchange_pending, nothing changes; all: fine."""
+    old = confirmed_booking(customer_api, showtime, n=1)
+    new = exchange(customer_api, old["id"], later.pk, free_seats(customer_api, later.pk, 3)).json()
+    assert new["status"] == "pending"
+    some = [seat["id"] for seat in new["seats"][:2]]
+
+    refused = customer_api.post(
+        f"/api/v1/bookings/{new['id']}/cancel/", {"seats": some}, format="json"
+    )
+
+    assert refused.status_code == 409, refused.content
+    assert refused.json()["errors"][0]["code"] == "exchange_pending"
+    after = customer_api.get(f"/api/v1/bookings/{new['id']}/").json()
+    assert (after["status"], after["total"], len(after["seats"])) == (
+        "pending",
+        new["total"],
+        3,
+    )
+    whole = customer_api.post(f"/api/v1/bookings/{new['id']}/cancel/")
+    assert whole.status_code == 200, whole.content
+    assert customer_api.get(f"/api/v1/bookings/{old['id']}/").json()["status"] == "confirmed"
+    sweep()

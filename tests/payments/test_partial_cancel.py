@@ -121,6 +121,10 @@ def test_a_cancelled_seats_ticket_is_refused_at_the_door(
     gone_code, kept_code = code_of(booking["id"], gone), code_of(booking["id"], kept)
     assert cancel(customer_api, booking["id"], [gone]).status_code == 200
     assert admin_api.post(CHECKIN, {"code": gone_code}, format="json").status_code == 404
+    # nor is its QR code served any more (the kept seat's still is)
+    qr = f"/api/v1/bookings/{booking['id']}/tickets/{{}}/qr.png"
+    assert customer_api.get(qr.format(gone_code)).status_code == 404
+    assert customer_api.get(qr.format(kept_code)).status_code == 200
     assert admin_api.post(CHECKIN, {"code": kept_code}, format="json").status_code == 200
     sweep()
 

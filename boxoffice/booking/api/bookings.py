@@ -263,7 +263,8 @@ class BookingViewSet(
             "used. 400 (`seats`): a seat not of the booking (`not_in_booking`), cancelled "
             "already (`seat_cancelled`), listed twice (`duplicate`), or an empty list. 409 "
             "`payment_open`: some seats of a pending booking whose payment is open (cancel it "
-            "whole, or pay)."
+            "whole, or pay); `exchange_pending`: some seats of an exchange waiting for its "
+            "payment (the same)."
         ),
         request=CancelRequestSerializer,
         responses={
@@ -274,6 +275,7 @@ class BookingViewSet(
                 "cancellation_closed",
                 "checked_in",
                 "payment_open",
+                "exchange_pending",
             ),
             503: DATABASE_UNAVAILABLE,
         },

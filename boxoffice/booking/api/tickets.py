@@ -65,7 +65,7 @@ class TicketQRView(generics.GenericAPIView):
         description=(
             "The QR code of one ticket of a confirmed booking, as a PNG image: the URL is each "
             "ticket's `qr` in the booking. 404 for anyone else's booking, a code not of this "
-            "booking, or a booking that is not confirmed."
+            "booking, a seat cancelled on its own, or a booking that is not confirmed."
         ),
         # The same PNG bytes, also as application/octet-stream for a client that asks for that
         # (binary is what generated clients such as openapi-python-client can type).
@@ -78,7 +78,9 @@ class TicketQRView(generics.GenericAPIView):
     def get(self, request: Request, pk: int, code: str) -> HttpResponse:
         booking = self.get_object()
         ticket = (
-            Ticket.objects.filter(booking_seat__booking=booking, code=code)
+            Ticket.objects.filter(
+                booking_seat__booking=booking, booking_seat__cancelled_at__isnull=True, code=code
+            )
             .values_list("code", flat=True)
             .first()
         )

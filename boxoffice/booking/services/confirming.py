@@ -24,9 +24,16 @@ def issue_tickets(booking: Booking, *, now: datetime) -> None:
 
 
 def exchange_still_valid(old: Booking, new: Booking) -> bool:
-    """Whether the old booking (locked) can still be exchanged for ``new``: confirmed, and
-    worth the credit the new booking was given (no seat of it cancelled meanwhile)."""
-    return old.status == S.CONFIRMED and rules.live_total(old) == new.credit
+    """Whether the old booking (locked) can still be exchanged for ``new``: confirmed, worth
+    the credit the new booking was given (no seat of it cancelled meanwhile), and none of its
+    tickets used at the door since the exchange was asked for (a used ticket is not credit).
+    Check-in takes the booking's row shared before it admits, so under our lock either its
+    admission is seen here or it comes after the old booking ended, and is refused."""
+    return (
+        old.status == S.CONFIRMED
+        and rules.live_total(old) == new.credit
+        and not rules.used_seat_labels(old)
+    )
 
 
 def complete_exchange(*, old: Booking, new: Booking, now: datetime) -> None:
