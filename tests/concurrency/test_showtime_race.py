@@ -106,13 +106,16 @@ def test_racing_admins_cannot_double_book_a_screen_on_postgres(
 
 
 def widen_the_window(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """Each admin waits a moment between the overlap check and the insert (a test-only wrapper),
-    so every check runs before any insert: the race is certain, not a matter of timing."""
+    """Each admin waits, between the overlap check and the insert (a test-only wrapper), until
+    every admin has checked: every check runs before any insert, so the race is certain, not a
+    matter of timing (a pause of 0.3 s was not enough on a loaded machine: some admins checked
+    after the winner had committed)."""
     check = services._refuse_overlap
+    all_checked = threading.Barrier(THREADS)
 
     def check_then_wait(showtime: Showtime) -> None:
         check(showtime)
-        time.sleep(0.3)
+        all_checked.wait(timeout=60)
 
     monkeypatch.setattr(services, "_refuse_overlap", check_then_wait)
 
