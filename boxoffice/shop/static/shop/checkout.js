@@ -67,7 +67,8 @@ function finish() {
 }
 
 function tick() {
-  const left = Math.max(0, Math.round((expiresAt - serverNow()) / 1000));
+  // Whole seconds left, rounded up: 0 only once the hold's end has passed by our reckoning.
+  const left = Math.max(0, Math.ceil((expiresAt - serverNow()) / 1000));
   const minutes = Math.floor(left / 60);
   const seconds = String(left % 60).padStart(2, '0');
   countdown.textContent = interpolate(gettext('Your seats are held for %(time)s more.'), { time: `${minutes}:${seconds}` });
@@ -76,11 +77,15 @@ function tick() {
     statusNode.textContent = gettext('Less than a minute left to pay before your seats are released.');
   }
   if (left <= 0) {
+    if (ticking) clearInterval(ticking);
+    ticking = null;
     fetchBooking().then((res) => {
       if (res.ok && res.data.status === 'confirmed') confirmed();
       else if (!res.ok || res.data.status !== 'pending' || expiresAt <= serverNow()) lapsed();
+      // Still pending on the server, whose clock (known to the second from its Date header)
+      // has not reached the end yet: ask again in a moment rather than never.
+      else setTimeout(() => { if (!finished) tick(); }, 1000);
     });
-    finish();
   }
 }
 
